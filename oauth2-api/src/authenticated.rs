@@ -1,0 +1,60 @@
+//! The result of a successful validation.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// A validated token: the provider that accepted it and its claims (shared, cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    provider: Arc<str>,
+    claims: Arc<Map<String, Value>>,
+}
+
+impl Authenticated {
+    pub(crate) fn new(provider: Arc<str>, claims: Map<String, Value>) -> Self {
+        Self {
+            provider,
+            claims: Arc::new(claims),
+        }
+    }
+
+    /// The name of the provider that accepted the token.
+    #[must_use]
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// All claims, exactly as the token carried them.
+    #[must_use]
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// The claims as a shared handle.
+    #[must_use]
+    pub fn claims_arc(&self) -> Arc<Map<String, Value>> {
+        Arc::clone(&self.claims)
+    }
+
+    /// One claim.
+    #[must_use]
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+
+    /// The `sub` claim, when it is a string.
+    #[must_use]
+    pub fn subject(&self) -> Option<&str> {
+        self.claims.get("sub").and_then(Value::as_str)
+    }
+
+    /// The claims deserialized into `T`.
+    ///
+    /// # Errors
+    /// When the claims do not fit `T`.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&Value::Object((*self.claims).clone()))
+    }
+}

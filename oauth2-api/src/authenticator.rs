@@ -1,0 +1,415 @@
+//! The authenticator: many providers, one entry point per token.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+
+use crate::authenticated::Authenticated;
+use crate::claims;
+use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::jws::Compact;
+use crate::keys::cache::{KeyCache, RefreshPolicy};
+use crate::keys::{KeySource, NoKey};
+use crate::provider::{KeysConfig, Provider};
+use crate::time::{Clock, SystemClock};
+
+/// The default cap on a token's length, checked before any decoding.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Validates bearer tokens against a set of providers. Cheap to clone (a shared handle).
+///
+/// Building it starts loading remote keys in the background (when inside a Tokio runtime;
+/// otherwise on first use). Background tasks end when the last clone is dropped.
+///
+/// ```
+/// use oauth2_api::{Authenticator, ErrorKind, Provider};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let auth = Authenticator::builder()
+///     .provider(
+///         Provider::builder("local")
+///             .issuer("https://login.example.test/")
+///             .audience("api://example")
+///             .shared_secret(vec![7u8; 32])
+///             .build()?,
+///     )
+///     .build()?;
+/// let err = auth.authenticate("not-a-token").await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Malformed);
+/// assert_eq!(err.status(), 401);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Entry {
+    provider: Provider,
+    cache: Arc<KeyCache>,
+}
+
+struct Inner {
+    entries: Vec<Entry>,
+    by_issuer: HashMap<String, Vec<usize>>,
+    clock: Arc<dyn Clock>,
+    max_token_bytes: usize,
+    started: AtomicBool,
+    tasks: Mutex<Vec<AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(tasks) = self.tasks.get_mut() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field(
+                "providers",
+                &self.inner.entries.iter().map(|e| e.provider.name()).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Report what to wait for instead of failing for want of keys.
+    MayWait,
+    /// Fail with what is known now.
+    Final,
+}
+
+#[derive(Clone, Copy)]
+enum Wait {
+    FirstLoad,
+    UnknownKid,
+}
+
+enum Step {
+    Done(Result<Authenticated, AuthError>),
+    Wait(Vec<(usize, Wait)>),
+}
+
+impl Authenticator {
+    /// Starts a builder.
+    #[must_use]
+    pub fn builder() -> AuthenticatorBuilder {
+        AuthenticatorBuilder::default()
+    }
+
+    /// The configured providers, in order.
+    pub fn providers(&self) -> impl Iterator<Item = &Provider> {
+        self.inner.entries.iter().map(|e| &e.provider)
+    }
+
+    /// Validates `token` (the part after `Bearer `).
+    ///
+    /// Waits only when the token's provider has no keys yet (bounded by the first-load wait)
+    /// or names a `kid` that is not in the set (one rate-limited refresh, bounded wait).
+    ///
+    /// # Errors
+    /// An [`AuthError`] whose [`kind`](AuthError::kind) says why.
+    pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        self.ensure_started();
+        match self.step(token, Mode::MayWait) {
+            Step::Done(result) => result,
+            Step::Wait(waits) => {
+                for (i, wait) in waits {
+                    let cache = &self.inner.entries[i].cache;
+                    match wait {
+                        Wait::FirstLoad => cache.wait_for_first_load().await,
+                        Wait::UnknownKid => cache.refresh_for_unknown_kid().await,
+                    }
+                }
+                match self.step(token, Mode::Final) {
+                    Step::Done(result) => result,
+                    Step::Wait(_) => Err(AuthError::new(ErrorKind::KeysUnavailable, "signing keys are not available")),
+                }
+            }
+        }
+    }
+
+    /// Validates `token` without waiting: `None` when the answer needs keys that are not
+    /// loaded yet or a refresh for an unknown `kid`; then call [`authenticate`](Self::authenticate).
+    ///
+    /// This is the fast path the tower layer takes first, so that a request whose keys are
+    /// in memory costs no allocation for a future.
+    #[must_use]
+    pub fn try_authenticate(&self, token: &str) -> Option<Result<Authenticated, AuthError>> {
+        self.ensure_started();
+        match self.step(token, Mode::MayWait) {
+            Step::Done(result) => Some(result),
+            Step::Wait(_) => None,
+        }
+    }
+
+    fn step(&self, token: &str, mode: Mode) -> Step {
+        let mut compact = match Compact::parse(token, self.inner.max_token_bytes) {
+            Ok(c) => c,
+            Err(e) => return Step::Done(Err(e)),
+        };
+        let Some(iss) = compact.claims.get("iss").and_then(|v| v.as_str()) else {
+            return Step::Done(Err(AuthError::new(ErrorKind::UnknownIssuer, "token has no issuer")));
+        };
+        let Some(candidates) = self.inner.by_issuer.get(iss) else {
+            return Step::Done(Err(AuthError::new(ErrorKind::UnknownIssuer, "token issuer is not accepted")));
+        };
+        let now = self.inner.clock.now_unix();
+        let mut attempts = Vec::new();
+        let mut waits = Vec::new();
+        for &i in candidates {
+            let entry = &self.inner.entries[i];
+            match check(entry, &compact, now, mode) {
+                Ok(()) => {
+                    let claims = std::mem::take(&mut compact.claims);
+                    return Step::Done(Ok(Authenticated::new(Arc::clone(&entry.provider.name), claims)));
+                }
+                Err(Outcome::Wait(w)) => waits.push((i, w)),
+                Err(Outcome::Fail(e)) => {
+                    tracing::debug!(provider = %entry.provider.name, kind = ?e.kind(), "token rejected");
+                    attempts.push((Arc::clone(&entry.provider.name), e));
+                }
+            }
+        }
+        if !waits.is_empty() {
+            return Step::Wait(waits);
+        }
+        Step::Done(Err(AuthError::from_attempts(attempts)))
+    }
+
+    fn ensure_started(&self) {
+        if self.inner.started.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        let Ok(mut tasks) = self.inner.tasks.lock() else { return };
+        if self.inner.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for entry in &self.inner.entries {
+            if entry.cache.is_refreshable() {
+                let cache = Arc::clone(&entry.cache);
+                tasks.push(handle.spawn(cache.run()).abort_handle());
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Wait(Wait),
+    Fail(AuthError),
+}
+
+fn check(entry: &Entry, compact: &Compact<'_>, now: i64, mode: Mode) -> Result<(), Outcome> {
+    let alg = compact.header.alg;
+    if !entry.provider.algorithms.contains(&alg) {
+        return Err(Outcome::Fail(AuthError::new(
+            ErrorKind::UnsupportedAlgorithm,
+            "token algorithm is not allowed for this provider",
+        )));
+    }
+    let Some(keys) = entry.cache.snapshot() else {
+        return Err(match mode {
+            Mode::MayWait => Outcome::Wait(Wait::FirstLoad),
+            Mode::Final => Outcome::Fail(AuthError::with_retry_after(
+                ErrorKind::KeysUnavailable,
+                "signing keys are not available yet",
+                entry.cache.retry_after(),
+            )),
+        });
+    };
+    let key = match keys.select(compact.header.kid.as_deref(), alg) {
+        Ok(key) => key,
+        Err(NoKey::UnknownKid) if mode == Mode::MayWait && entry.cache.is_refreshable() => {
+            return Err(Outcome::Wait(Wait::UnknownKid));
+        }
+        Err(e) => return Err(Outcome::Fail(e.into_error())),
+    };
+    if !key.verify(alg, compact.signing_input, &compact.signature) {
+        return Err(Outcome::Fail(AuthError::new(ErrorKind::InvalidSignature, "token signature is invalid")));
+    }
+    claims::check(&compact.claims, &entry.provider.rules, now).map_err(Outcome::Fail)
+}
+
+/// Builds an [`Authenticator`].
+#[derive(Debug)]
+#[must_use]
+pub struct AuthenticatorBuilder {
+    providers: Vec<Provider>,
+    clock: Arc<dyn Clock>,
+    max_token_bytes: usize,
+    key_refresh: Option<Duration>,
+    policy: RefreshPolicy,
+    #[cfg(feature = "remote")]
+    http: crate::keys::http::HttpSettings,
+}
+
+impl Default for AuthenticatorBuilder {
+    fn default() -> Self {
+        Self {
+            providers: Vec::new(),
+            clock: Arc::new(SystemClock),
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            key_refresh: None,
+            policy: RefreshPolicy::default(),
+            #[cfg(feature = "remote")]
+            http: crate::keys::http::HttpSettings::default(),
+        }
+    }
+}
+
+impl AuthenticatorBuilder {
+    /// Adds a provider. Several may share an issuer (with different audiences); a token is
+    /// tried only against the providers of its `iss`.
+    pub fn provider(mut self, provider: Provider) -> Self {
+        self.providers.push(provider);
+        self
+    }
+
+    /// The clock claims are checked against (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The longest token accepted, in bytes (default 8 KiB). Checked before decoding.
+    pub fn max_token_bytes(mut self, max: usize) -> Self {
+        self.max_token_bytes = max;
+        self
+    }
+
+    /// A refresh interval for every provider that has no interval of its own (the seed's
+    /// global `key_refresh_minutes`).
+    pub fn key_refresh(mut self, every: Duration) -> Self {
+        self.key_refresh = Some(every);
+        self
+    }
+
+    /// How long a request waits for a provider's first key load (default 5 s).
+    pub fn first_load_wait(mut self, wait: Duration) -> Self {
+        self.policy.first_load_wait = wait;
+        self
+    }
+
+    /// At most one refresh triggered by unknown `kid`s per provider per `interval` (default
+    /// 10 s), and how long a request waits for it (default 2 s).
+    pub fn unknown_kid_refresh(mut self, interval: Duration, wait: Duration) -> Self {
+        self.policy.unknown_kid_interval = interval;
+        self.policy.unknown_kid_wait = wait;
+        self
+    }
+
+    /// Timeouts of key fetches: connect (default 2 s) and whole request (default 5 s).
+    #[cfg(feature = "remote")]
+    pub fn fetch_timeouts(mut self, connect: Duration, total: Duration) -> Self {
+        self.http.connect_timeout = connect;
+        self.http.timeout = total;
+        self
+    }
+
+    /// The largest key document accepted, in bytes (default 1 MiB).
+    #[cfg(feature = "remote")]
+    pub fn max_key_document_bytes(mut self, max: usize) -> Self {
+        self.http.max_bytes = max;
+        self
+    }
+
+    /// Trusts an extra CA (PEM, one or more certificates) for key fetches, on top of the
+    /// platform roots (which honour `SSL_CERT_FILE`).
+    #[cfg(feature = "remote")]
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<String>) -> Self {
+        self.http.extra_roots.push(pem.into());
+        self
+    }
+
+    /// Checks the configuration and starts loading remote keys.
+    ///
+    /// # Errors
+    /// No providers, two providers with one name, a zero token size, or an HTTP client that
+    /// cannot be built (an invalid extra CA).
+    pub fn build(self) -> Result<Authenticator, ConfigError> {
+        if self.providers.is_empty() {
+            return Err(ConfigError::new(None, "providers", "at least one provider is required"));
+        }
+        if self.max_token_bytes == 0 {
+            return Err(ConfigError::new(None, "max_token_bytes", "must be larger than zero"));
+        }
+        let mut by_issuer: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in self.providers.iter().enumerate() {
+            if self.providers[..i].iter().any(|q| q.name() == p.name()) {
+                return Err(ConfigError::new(Some(p.name()), "name", "two providers have this name"));
+            }
+            by_issuer.entry(p.issuer().to_owned()).or_default().push(i);
+        }
+        #[cfg(feature = "remote")]
+        let mut clients: [Option<reqwest::Client>; 2] = [None, None];
+        let mut entries = Vec::with_capacity(self.providers.len());
+        for provider in self.providers {
+            let policy = RefreshPolicy {
+                interval: provider.key_refresh.or(self.key_refresh),
+                ..self.policy.clone()
+            };
+            let source: Arc<dyn KeySource> = match &provider.keys {
+                KeysConfig::Fixed(keys) => {
+                    let cache = KeyCache::fixed(Arc::clone(&provider.name), Arc::clone(keys));
+                    entries.push(Entry { provider, cache: Arc::new(cache) });
+                    continue;
+                }
+                KeysConfig::Source(s) => Arc::clone(s),
+                #[cfg(feature = "remote")]
+                KeysConfig::Url(url) => {
+                    let slot = usize::from(provider.allow_http);
+                    let client = match &clients[slot] {
+                        Some(c) => c.clone(),
+                        None => {
+                            let mut settings = self.http.clone();
+                            settings.allow_http = provider.allow_http;
+                            let c = crate::keys::http::client(&settings)
+                                .map_err(|m| ConfigError::new(None, "http", m))?;
+                            clients[slot] = Some(c.clone());
+                            c
+                        }
+                    };
+                    let parsed = reqwest::Url::parse(url)
+                        .map_err(|e| ConfigError::new(Some(provider.name()), "keys", e.to_string()))?;
+                    Arc::new(crate::keys::HttpJwks::new(parsed, client, self.http.max_bytes))
+                }
+                #[cfg(not(feature = "remote"))]
+                KeysConfig::Url(_) => {
+                    return Err(ConfigError::new(Some(provider.name()), "keys", "key URLs need the `remote` feature"));
+                }
+            };
+            let cache = KeyCache::new(
+                Arc::clone(&provider.name),
+                provider.algorithms.clone(),
+                Some(source),
+                policy,
+            );
+            entries.push(Entry { provider, cache: Arc::new(cache) });
+        }
+        let auth = Authenticator {
+            inner: Arc::new(Inner {
+                entries,
+                by_issuer,
+                clock: self.clock,
+                max_token_bytes: self.max_token_bytes,
+                started: AtomicBool::new(false),
+                tasks: Mutex::new(Vec::new()),
+            }),
+        };
+        auth.ensure_started();
+        Ok(auth)
+    }
+}

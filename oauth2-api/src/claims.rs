@@ -1,0 +1,158 @@
+//! Registered claim checks (RFC 7519 section 4.1, RFC 8725 section 3.8-3.9).
+
+use serde_json::{Map, Value};
+
+use crate::error::{AuthError, ErrorKind};
+
+/// What a provider requires of a token's claims.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimRules {
+    pub(crate) issuer: String,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) leeway_secs: i64,
+    pub(crate) required: Vec<String>,
+    pub(crate) validate_nbf: bool,
+    pub(crate) validate_iat: bool,
+}
+
+fn invalid(kind: ErrorKind, message: &'static str) -> AuthError {
+    AuthError::new(kind, message)
+}
+
+/// Reads a NumericDate: a JSON number (integer or finite fraction, floored), saturating to
+/// the `i64` range. Anything else (a string, a boolean) is refused.
+fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, AuthError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                Ok(Some(i))
+            } else if let Some(u) = n.as_u64() {
+                Ok(Some(i64::try_from(u).unwrap_or(i64::MAX)))
+            } else {
+                match n.as_f64() {
+                    #[allow(clippy::cast_possible_truncation)]
+                    Some(f) if f.is_finite() => Ok(Some(f.floor() as i64)),
+                    _ => Err(invalid(ErrorKind::InvalidClaims, "a time claim is not a valid number")),
+                }
+            }
+        }
+        Some(_) => Err(AuthError::new(
+            ErrorKind::InvalidClaims,
+            match name {
+                "exp" => "`exp` is not a number",
+                "nbf" => "`nbf` is not a number",
+                _ => "`iat` is not a number",
+            },
+        )),
+    }
+}
+
+/// Checks `iss`, `aud`, `exp`, `nbf`, `iat` and required claims at time `now` (Unix seconds).
+pub(crate) fn check(claims: &Map<String, Value>, rules: &ClaimRules, now: i64) -> Result<(), AuthError> {
+    match claims.get("iss") {
+        Some(Value::String(iss)) if *iss == rules.issuer => {}
+        _ => return Err(invalid(ErrorKind::UnknownIssuer, "token issuer is not accepted")),
+    }
+    let leeway = rules.leeway_secs;
+    let exp = numeric_date(claims, "exp")?
+        .ok_or_else(|| invalid(ErrorKind::InvalidClaims, "token has no `exp` claim"))?;
+    if now >= exp.saturating_add(leeway) {
+        return Err(invalid(ErrorKind::Expired, "token has expired"));
+    }
+    if rules.validate_nbf {
+        if let Some(nbf) = numeric_date(claims, "nbf")? {
+            if now.saturating_add(leeway) < nbf {
+                return Err(invalid(ErrorKind::NotYetValid, "token is not valid yet"));
+            }
+        }
+    }
+    if let Some(iat) = numeric_date(claims, "iat")? {
+        if rules.validate_iat && now.saturating_add(leeway) < iat {
+            return Err(invalid(ErrorKind::NotYetValid, "token was issued in the future"));
+        }
+    }
+    let audience_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => rules.audiences.iter().any(|a| a == aud),
+        Some(Value::Array(auds)) => auds
+            .iter()
+            .any(|v| v.as_str().is_some_and(|aud| rules.audiences.iter().any(|a| a == aud))),
+        None => return Err(invalid(ErrorKind::InvalidAudience, "token has no `aud` claim")),
+        Some(_) => false,
+    };
+    if !audience_ok {
+        return Err(invalid(ErrorKind::InvalidAudience, "token audience is not accepted"));
+    }
+    for name in &rules.required {
+        if !claims.contains_key(name) {
+            return Err(AuthError::new(
+                ErrorKind::InvalidClaims,
+                format!("token has no `{name}` claim"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn rules() -> ClaimRules {
+        ClaimRules {
+            issuer: "https://a.example".into(),
+            audiences: vec!["api".into(), "api2".into()],
+            leeway_secs: 60,
+            required: vec![],
+            validate_nbf: true,
+            validate_iat: true,
+        }
+    }
+
+    fn kind(v: Value) -> Option<ErrorKind> {
+        let Value::Object(m) = v else { return Some(ErrorKind::Malformed) };
+        check(&m, &rules(), NOW).err().map(|e| e.kind())
+    }
+
+    #[test]
+    fn issuer_must_match_exactly() {
+        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api","exp":NOW+10})), None);
+        for iss in ["https://a.example/", "https://a.example.evil", "https://a.exampl", "HTTPS://A.EXAMPLE"] {
+            assert_eq!(kind(json!({"iss":iss,"aud":"api","exp":NOW+10})), Some(ErrorKind::UnknownIssuer));
+        }
+    }
+
+    #[test]
+    fn expiry_honours_leeway() {
+        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api","exp":NOW-59})), None);
+        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api","exp":NOW-60})), Some(ErrorKind::Expired));
+        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api"})), Some(ErrorKind::InvalidClaims));
+        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api","exp":"9999999999"})), Some(ErrorKind::InvalidClaims));
+        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api","exp":(NOW as f64)+10.5})), None);
+    }
+
+    #[test]
+    fn nbf_and_iat_in_the_future_are_rejected() {
+        let base = json!({"iss":"https://a.example","aud":"api","exp":NOW+1000});
+        let with = |k: &str, v: i64| {
+            let mut b = base.clone();
+            b[k] = json!(v);
+            kind(b)
+        };
+        assert_eq!(with("nbf", NOW + 61), Some(ErrorKind::NotYetValid));
+        assert_eq!(with("nbf", NOW + 60), None);
+        assert_eq!(with("iat", NOW + 61), Some(ErrorKind::NotYetValid));
+        assert_eq!(with("iat", NOW - 1000), None);
+    }
+
+    #[test]
+    fn audience_may_be_a_list() {
+        assert_eq!(kind(json!({"iss":"https://a.example","aud":["x","api2"],"exp":NOW+10})), None);
+        assert_eq!(kind(json!({"iss":"https://a.example","aud":["x","y"],"exp":NOW+10})), Some(ErrorKind::InvalidAudience));
+        assert_eq!(kind(json!({"iss":"https://a.example","aud":"","exp":NOW+10})), Some(ErrorKind::InvalidAudience));
+        assert_eq!(kind(json!({"iss":"https://a.example","exp":NOW+10})), Some(ErrorKind::InvalidAudience));
+    }
+}

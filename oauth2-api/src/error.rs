@@ -1,0 +1,278 @@
+//! Errors: [`ConfigError`] when building, [`AuthError`] per request.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::StatusCode;
+
+/// A configuration mistake found while building a provider or an authenticator.
+///
+/// The message names the provider (when there is one) and the field, and never contains key
+/// material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    provider: Option<String>,
+    field: &'static str,
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(
+        provider: Option<&str>,
+        field: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            provider: provider.map(str::to_owned),
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The provider this error is about, if any.
+    #[must_use]
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
+    }
+
+    /// The configuration field this error is about (`issuer`, `audience`, `keys`, ...).
+    #[must_use]
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// What is wrong, without the provider and field prefix.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.provider {
+            Some(p) => write!(f, "provider `{p}`: `{}`: {}", self.field, self.message),
+            None => write!(f, "`{}`: {}", self.field, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Why a request was not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request carries no token (no `Authorization` header). 400.
+    MissingToken,
+    /// The `Authorization` header does not use the `Bearer` scheme. 400.
+    NotBearer,
+    /// The request is malformed: several `Authorization` headers, or a token that does not
+    /// follow the RFC 6750 syntax. 400.
+    InvalidRequest,
+    /// The token is not a well-formed JWS compact serialisation (size, segments, base64url,
+    /// JSON, `crit`, `b64`). 401.
+    Malformed,
+    /// The token's `alg` is `none`, unknown, or not allowed for the provider or the key. 401.
+    UnsupportedAlgorithm,
+    /// No configured provider has the token's issuer. 401.
+    UnknownIssuer,
+    /// No key of the provider's set matches the token's `kid` and algorithm. 401.
+    UnknownKey,
+    /// The signature does not verify. 401.
+    InvalidSignature,
+    /// The token has expired (`exp`, with leeway). 401.
+    Expired,
+    /// The token is not valid yet (`nbf` or `iat` in the future, with leeway). 401.
+    NotYetValid,
+    /// The token's audience is not one of the provider's. 401.
+    InvalidAudience,
+    /// A required claim is missing, or a registered claim has the wrong type. 401.
+    InvalidClaims,
+    /// The provider's keys could not be loaded (yet). 503.
+    KeysUnavailable,
+}
+
+impl ErrorKind {
+    /// The HTTP status this kind maps to by default.
+    #[must_use]
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::MissingToken | Self::NotBearer | Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// How far validation got before failing with this kind: a higher rank means the token
+    /// was shown to belong to the provider (its signature verified) before it failed.
+    pub(crate) fn rank(self) -> u8 {
+        match self {
+            Self::Expired | Self::NotYetValid | Self::InvalidAudience | Self::InvalidClaims => 3,
+            Self::InvalidSignature => 2,
+            Self::KeysUnavailable => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// A per-request authentication failure: opaque, with a [`kind`](Self::kind), the
+/// [`status`](Self::status) it maps to, and a client-safe message.
+///
+/// When several providers share the token's issuer, each provider's own failure is kept
+/// (see [`attempts`](Self::attempts)), which is what the seed-compatible 401 body lists.
+#[derive(Clone)]
+pub struct AuthError {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+    attempts: Vec<(Arc<str>, AuthError)>,
+    retry_after: Option<Duration>,
+}
+
+impl AuthError {
+    /// A new error of `kind` with a client-safe `message`.
+    ///
+    /// Used by integrations (such as the tower layer) for request-level failures; the
+    /// message is sent to clients, so it must not contain secrets.
+    #[must_use]
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                kind,
+                message: message.into(),
+                attempts: Vec::new(),
+                retry_after: None,
+            }),
+        }
+    }
+
+    pub(crate) fn with_retry_after(kind: ErrorKind, message: &'static str, after: Duration) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                kind,
+                message: Cow::Borrowed(message),
+                attempts: Vec::new(),
+                retry_after: Some(after),
+            }),
+        }
+    }
+
+    /// Combines the failures of every provider that was tried into one error whose kind is
+    /// that of the attempt that got furthest.
+    pub(crate) fn from_attempts(attempts: Vec<(Arc<str>, AuthError)>) -> Self {
+        let best = attempts
+            .iter()
+            .map(|(_, e)| e)
+            .max_by_key(|e| e.kind().rank())
+            .cloned();
+        match best {
+            None => Self::new(ErrorKind::UnknownIssuer, "token issuer is not accepted"),
+            Some(best) if attempts.len() == 1 => {
+                let (_, only) = &attempts[0];
+                Self {
+                    inner: Arc::new(Inner {
+                        kind: only.kind(),
+                        message: only.inner.message.clone(),
+                        attempts,
+                        retry_after: best.retry_after(),
+                    }),
+                }
+            }
+            Some(best) => Self {
+                inner: Arc::new(Inner {
+                    kind: best.kind(),
+                    message: best.inner.message.clone(),
+                    attempts,
+                    retry_after: best.retry_after(),
+                }),
+            },
+        }
+    }
+
+    /// Why authentication failed.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The HTTP status this error maps to by default (400, 401 or 503).
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.inner.kind.status()
+    }
+
+    /// A short, client-safe description.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The failure of each provider that was tried, by provider name, in configuration order.
+    /// Empty when no provider was tried (a malformed token, an unknown issuer, a bad header).
+    pub fn attempts(&self) -> impl ExactSizeIterator<Item = (&str, &AuthError)> {
+        self.inner.attempts.iter().map(|(n, e)| (&**n, e))
+    }
+
+    /// For [`ErrorKind::KeysUnavailable`]: when to try again.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("AuthError");
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if !self.inner.attempts.is_empty() {
+            d.field("attempts", &self.inner.attempts);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_error_names_provider_and_field() {
+        let e = ConfigError::new(Some("google"), "issuer", "missing");
+        assert_eq!(e.to_string(), "provider `google`: `issuer`: missing");
+        assert_eq!(e.provider(), Some("google"));
+        assert_eq!(e.field(), "issuer");
+    }
+
+    #[test]
+    fn combined_error_takes_the_kind_that_got_furthest() {
+        let a = AuthError::new(ErrorKind::InvalidSignature, "invalid signature");
+        let b = AuthError::new(ErrorKind::InvalidAudience, "invalid audience");
+        let e = AuthError::from_attempts(vec![("a".into(), a), ("b".into(), b)]);
+        assert_eq!(e.kind(), ErrorKind::InvalidAudience);
+        assert_eq!(e.attempts().len(), 2);
+        assert_eq!(e.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn statuses_follow_the_seed() {
+        assert_eq!(ErrorKind::MissingToken.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ErrorKind::NotBearer.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ErrorKind::Expired.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(ErrorKind::KeysUnavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

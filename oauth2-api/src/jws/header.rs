@@ -1,0 +1,107 @@
+//! The JOSE header of a signed token.
+
+use serde::Deserialize;
+
+use crate::algorithm::Algorithm;
+use crate::error::{AuthError, ErrorKind};
+
+/// The header parameters that matter for verification. `jku`, `x5u`, `jwk` and `x5c` are
+/// deliberately not read: keys come only from the provider's configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: Option<serde_json::Value>,
+    kid: Option<serde_json::Value>,
+    typ: Option<serde_json::Value>,
+    crit: Option<serde_json::Value>,
+    b64: Option<serde_json::Value>,
+}
+
+fn malformed(message: &'static str) -> AuthError {
+    AuthError::new(ErrorKind::Malformed, message)
+}
+
+impl Header {
+    /// Parses the decoded header JSON. Duplicate members are rejected (serde's derive refuses
+    /// a duplicate field), as RFC 7515 section 5.2 allows.
+    pub(crate) fn parse(json: &[u8]) -> Result<Self, AuthError> {
+        let raw: RawHeader =
+            serde_json::from_slice(json).map_err(|_| malformed("token header is not valid JSON"))?;
+        let alg = match raw.alg {
+            Some(serde_json::Value::String(s)) => s,
+            Some(_) => return Err(malformed("token header `alg` is not a string")),
+            None => return Err(malformed("token header has no `alg`")),
+        };
+        if alg.eq_ignore_ascii_case("none") {
+            return Err(AuthError::new(
+                ErrorKind::UnsupportedAlgorithm,
+                "unsigned tokens (`alg: none`) are not accepted",
+            ));
+        }
+        let alg = Algorithm::from_name(&alg).ok_or_else(|| {
+            AuthError::new(ErrorKind::UnsupportedAlgorithm, "token algorithm is not supported")
+        })?;
+        // RFC 7515 4.1.11: `crit` lists extensions the recipient must understand. We
+        // implement none, and an empty list is itself invalid.
+        if raw.crit.is_some() {
+            return Err(malformed("token header has a `crit` extension that is not supported"));
+        }
+        // RFC 7797: an unencoded payload is not something an access token uses.
+        if raw.b64.is_some() {
+            return Err(malformed("token header `b64` is not supported"));
+        }
+        let kid = match raw.kid {
+            None => None,
+            Some(serde_json::Value::String(s)) => Some(s),
+            Some(_) => return Err(malformed("token header `kid` is not a string")),
+        };
+        if raw.typ.as_ref().is_some_and(|t| !t.is_string()) {
+            return Err(malformed("token header `typ` is not a string"));
+        }
+        Ok(Self { alg, kid })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(json: &str) -> ErrorKind {
+        Header::parse(json.as_bytes()).map(|_| ()).unwrap_err().kind()
+    }
+
+    #[test]
+    fn alg_none_in_every_casing_is_rejected() {
+        for none in ["none", "None", "NONE", "nOnE"] {
+            assert_eq!(
+                kind(&format!(r#"{{"alg":"{none}"}}"#)),
+                ErrorKind::UnsupportedAlgorithm
+            );
+        }
+    }
+
+    #[test]
+    fn crit_and_b64_are_rejected() {
+        assert_eq!(kind(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#), ErrorKind::Malformed);
+        assert_eq!(kind(r#"{"alg":"RS256","crit":[]}"#), ErrorKind::Malformed);
+        assert_eq!(kind(r#"{"alg":"RS256","b64":false,"crit":["b64"]}"#), ErrorKind::Malformed);
+    }
+
+    #[test]
+    fn duplicate_alg_is_rejected() {
+        assert_eq!(kind(r#"{"alg":"RS256","alg":"HS256"}"#), ErrorKind::Malformed);
+    }
+
+    #[test]
+    fn header_keys_are_ignored_not_used() {
+        let h = Header::parse(br#"{"alg":"ES256","kid":"k","jku":"https://evil","jwk":{}}"#)
+            .expect("valid header");
+        assert_eq!(h.alg, Algorithm::ES256);
+        assert_eq!(h.kid.as_deref(), Some("k"));
+    }
+}

@@ -1,0 +1,154 @@
+//! Key documents: a JWK set, a single JWK, a `{"kid": "<PEM>"}` map, or PEM text.
+
+use serde_json::{Map, Value};
+
+use super::der::{Curve, PublicKeyDer};
+use super::pem;
+use super::prepared::PreparedKey;
+use crate::algorithm::Algorithm;
+use crate::jws::b64_decode;
+
+/// At most this many keys are read from one document; the rest are skipped.
+pub(crate) const MAX_KEYS: usize = 100;
+
+/// Parses a key document into prepared keys.
+///
+/// A JWK set is lenient: a key that cannot verify signatures here (unknown `kty`, `use: enc`,
+/// `key_ops` without `verify`, an unsupported curve or `alg`, bad key material) is skipped
+/// with a debug log. Only a document with no usable key is an error. The error message never
+/// contains key material.
+pub(crate) fn parse_document(
+    text: &str,
+    allowed: &[Algorithm],
+    provider: &str,
+) -> Result<Vec<PreparedKey>, String> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with("-----BEGIN") {
+        return pem_keys(None, trimmed, allowed);
+    }
+    if !crate::jws::depth_ok(trimmed.as_bytes()) {
+        return Err("key document is nested too deeply".into());
+    }
+    let value: Value =
+        serde_json::from_str(trimmed).map_err(|e| format!("key document is not JSON (line {}, column {})", e.line(), e.column()))?;
+    let Value::Object(obj) = value else {
+        return Err("key document is not a JSON object".into());
+    };
+    if let Some(keys) = obj.get("keys") {
+        let Value::Array(keys) = keys else {
+            return Err("`keys` is not an array".into());
+        };
+        let mut out = Vec::new();
+        for (i, jwk) in keys.iter().enumerate() {
+            if out.len() == MAX_KEYS {
+                tracing::warn!(provider, skipped = keys.len() - i, "key set holds more than {MAX_KEYS} keys; the rest are ignored");
+                break;
+            }
+            match jwk {
+                Value::Object(jwk) => match prepare_jwk(jwk, allowed) {
+                    Ok(k) => out.push(k),
+                    Err(reason) => {
+                        let kid = jwk.get("kid").and_then(|k| k.as_str()).unwrap_or("");
+                        tracing::debug!(provider, index = i, kid, %reason, "skipping key");
+                    }
+                },
+                _ => tracing::debug!(provider, index = i, "skipping key: not a JSON object"),
+            }
+        }
+        if out.is_empty() {
+            return Err(format!("none of the {} keys in the set can verify signatures with the allowed algorithms", keys.len()));
+        }
+        return Ok(out);
+    }
+    if obj.contains_key("kty") {
+        return prepare_jwk(&obj, allowed).map(|k| vec![k]);
+    }
+    if !obj.is_empty() && obj.values().all(|v| v.as_str().is_some_and(|s| s.trim_start().starts_with("-----BEGIN"))) {
+        let mut out = Vec::new();
+        for (kid, pem_text) in obj.iter().take(MAX_KEYS) {
+            let pem_text = pem_text.as_str().unwrap_or_default();
+            match pem_keys(Some(kid), pem_text, allowed) {
+                Ok(keys) => out.extend(keys),
+                Err(reason) => tracing::debug!(provider, kid, %reason, "skipping key"),
+            }
+        }
+        if out.is_empty() {
+            return Err("none of the PEM keys in the map can verify signatures".into());
+        }
+        return Ok(out);
+    }
+    Err("key document is neither a JWK set, a JWK, a kid-to-PEM map nor PEM".into())
+}
+
+fn pem_keys(kid: Option<&str>, text: &str, allowed: &[Algorithm]) -> Result<Vec<PreparedKey>, String> {
+    pem::public_keys(text)?
+        .iter()
+        .map(|k| PreparedKey::public(kid.map(str::to_owned), k, None, allowed))
+        .collect()
+}
+
+fn str_field<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, String> {
+    match jwk.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("`{name}` is not a string")),
+    }
+}
+
+fn b64_field(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
+    let s = str_field(jwk, name)?.ok_or_else(|| format!("`{name}` is missing"))?;
+    b64_decode(s.as_bytes()).ok_or_else(|| format!("`{name}` is not base64url"))
+}
+
+/// Prepares one JWK for signature verification, or says why it cannot be used.
+pub(crate) fn prepare_jwk(jwk: &Map<String, Value>, allowed: &[Algorithm]) -> Result<PreparedKey, String> {
+    if let Some(u) = str_field(jwk, "use")? {
+        if u != "sig" {
+            return Err(format!("`use` is `{}`, not `sig`", u.chars().take(16).collect::<String>()));
+        }
+    }
+    if let Some(ops) = jwk.get("key_ops") {
+        let ok = ops.as_array().is_some_and(|ops| ops.iter().any(|o| o == "verify"));
+        if !ok {
+            return Err("`key_ops` does not include `verify`".into());
+        }
+    }
+    let key_alg = match str_field(jwk, "alg")? {
+        None => None,
+        Some(a) => Some(Algorithm::from_name(a).ok_or_else(|| {
+            format!("`alg` `{}` is not a supported signature algorithm", a.chars().take(32).collect::<String>())
+        })?),
+    };
+    let kid = str_field(jwk, "kid")?.map(str::to_owned);
+    let kty = str_field(jwk, "kty")?.ok_or("`kty` is missing")?;
+    let key = match kty {
+        "RSA" => PublicKeyDer::Rsa { n: b64_field(jwk, "n")?, e: b64_field(jwk, "e")? },
+        "EC" => {
+            let curve = match str_field(jwk, "crv")? {
+                Some("P-256") => Curve::P256,
+                Some("P-384") => Curve::P384,
+                Some("P-521") => Curve::P521,
+                Some(c) => return Err(format!("curve `{}` is not supported", c.chars().take(16).collect::<String>())),
+                None => return Err("`crv` is missing".into()),
+            };
+            let (x, y) = (b64_field(jwk, "x")?, b64_field(jwk, "y")?);
+            let len = curve.coordinate_len();
+            if x.len() != len || y.len() != len {
+                return Err("EC coordinates have the wrong length for the curve".into());
+            }
+            let mut point = Vec::with_capacity(1 + 2 * len);
+            point.push(4);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            PublicKeyDer::Ec { curve, point }
+        }
+        "OKP" => match str_field(jwk, "crv")? {
+            Some("Ed25519") => PublicKeyDer::Ed25519(b64_field(jwk, "x")?),
+            Some(c) => return Err(format!("curve `{}` is not supported", c.chars().take(16).collect::<String>())),
+            None => return Err("`crv` is missing".into()),
+        },
+        "oct" => return Err("symmetric (`oct`) keys are only accepted as a configured shared secret".into()),
+        other => return Err(format!("`kty` `{}` is not supported", other.chars().take(16).collect::<String>())),
+    };
+    PreparedKey::public(kid, &key, key_alg, allowed)
+}

@@ -1,0 +1,85 @@
+//! A provider's set of prepared keys, and how a token picks one.
+
+use super::prepared::PreparedKey;
+use crate::algorithm::Algorithm;
+use crate::error::{AuthError, ErrorKind};
+
+/// An immutable set of prepared keys. Swapped whole on refresh; read without locking.
+#[derive(Debug)]
+pub struct KeySet {
+    keys: Vec<PreparedKey>,
+}
+
+/// Why no key was selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoKey {
+    /// The token's `kid` is not in the set (a refresh may help).
+    UnknownKid,
+    /// The key exists but may not be used with the token's algorithm.
+    WrongAlgorithm,
+    /// The token has no `kid`, and zero or several keys fit.
+    Ambiguous,
+}
+
+impl NoKey {
+    pub(crate) fn into_error(self) -> AuthError {
+        match self {
+            Self::UnknownKid => AuthError::new(ErrorKind::UnknownKey, "token key id is not known"),
+            Self::WrongAlgorithm => AuthError::new(
+                ErrorKind::UnsupportedAlgorithm,
+                "token algorithm is not allowed for its key",
+            ),
+            Self::Ambiguous => AuthError::new(
+                ErrorKind::UnknownKey,
+                "token has no key id and no single key fits it",
+            ),
+        }
+    }
+}
+
+impl KeySet {
+    pub(crate) fn new(keys: Vec<PreparedKey>) -> Self {
+        Self { keys }
+    }
+
+    /// The number of keys.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set is empty (never the case for a loaded set).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key ids in the set (keys without a `kid` are not listed).
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().filter_map(PreparedKey::kid)
+    }
+
+    /// Picks the key for a token.
+    ///
+    /// With a `kid`: the key with exactly that id. A key without an id (a single PEM key, a
+    /// shared secret) stands in only when it is the one key of the set that fits `alg`.
+    /// Without a `kid`: the one key that fits `alg`; none or several is a failure.
+    pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&PreparedKey, NoKey> {
+        if let Some(kid) = kid {
+            if let Some(key) = self.keys.iter().find(|k| k.kid() == Some(kid)) {
+                return if key.supports(alg) { Ok(key) } else { Err(NoKey::WrongAlgorithm) };
+            }
+            let mut anonymous = self.keys.iter().filter(|k| k.kid().is_none() && k.supports(alg));
+            return match (anonymous.next(), anonymous.next()) {
+                (Some(key), None) if self.keys.iter().filter(|k| k.supports(alg)).count() == 1 => Ok(key),
+                _ => Err(NoKey::UnknownKid),
+            };
+        }
+        let mut fitting = self.keys.iter().filter(|k| k.supports(alg));
+        match (fitting.next(), fitting.next()) {
+            (Some(key), None) => Ok(key),
+            (None, _) => Err(NoKey::WrongAlgorithm),
+            (Some(_), Some(_)) => Err(NoKey::Ambiguous),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Keys: parsing key documents, prepared key sets, sources, and their refresh.
+//!
+//! Accepted documents: a JWK set (`{"keys": [...]}`, parsed leniently), a single JWK, a
+//! `{"kid": "<PEM certificate>"}` map, or PEM text (`PUBLIC KEY`, `RSA PUBLIC KEY`,
+//! `CERTIFICATE`; several blocks allowed). Keys are parsed into aws-lc-rs public keys once per
+//! load, never per request.
+
+pub(crate) mod cache;
+mod der;
+#[cfg(feature = "remote")]
+pub(crate) mod http;
+pub(crate) mod jwk;
+mod key_set;
+mod pem;
+mod prepared;
+mod source;
+
+#[cfg(feature = "remote")]
+pub use http::HttpJwks;
+pub use key_set::KeySet;
+pub(crate) use key_set::NoKey;
+pub(crate) use prepared::PreparedKey;
+pub use source::{BoxFuture, KeyDocument, KeySource, KeySourceError, StaticKeys};

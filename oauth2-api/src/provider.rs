@@ -1,0 +1,369 @@
+//! Identity providers: who issues tokens, for which audience, with which keys.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::algorithm::Algorithm;
+use crate::claims::ClaimRules;
+use crate::error::ConfigError;
+use crate::keys::jwk::parse_document;
+use crate::keys::{KeySet, KeySource, PreparedKey};
+
+/// Where a provider's keys come from, as configured.
+#[derive(Debug, Clone)]
+pub(crate) enum KeysConfig {
+    /// Parsed at build time; never change.
+    Fixed(Arc<KeySet>),
+    /// A JWKS URL, fetched by the authenticator's HTTP client.
+    Url(String),
+    /// A custom source.
+    Source(Arc<dyn KeySource>),
+}
+
+/// A configured identity provider. Built with [`Provider::builder`].
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub(crate) name: Arc<str>,
+    pub(crate) rules: ClaimRules,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) keys: KeysConfig,
+    pub(crate) key_refresh: Option<Duration>,
+    pub(crate) allow_http: bool,
+}
+
+impl Provider {
+    /// Starts a provider named `name` (the name reported on success and in errors).
+    ///
+    /// ```
+    /// use oauth2_api::Provider;
+    /// # fn main() -> Result<(), oauth2_api::ConfigError> {
+    /// let google = Provider::builder("google")
+    ///     .issuer("https://accounts.google.com")
+    ///     .audience("852159111111-xxxxxx.apps.googleusercontent.com")
+    ///     .jwks_url("https://www.googleapis.com/oauth2/v3/certs")
+    ///     .build()?;
+    /// assert_eq!(google.name(), "google");
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn builder(name: impl Into<String>) -> ProviderBuilder {
+        ProviderBuilder {
+            name: name.into(),
+            issuer: None,
+            audiences: Vec::new(),
+            keys: None,
+            algorithms: None,
+            leeway: Duration::from_secs(60),
+            required: Vec::new(),
+            validate_nbf: true,
+            validate_iat: true,
+            key_refresh: None,
+            allow_http: false,
+        }
+    }
+
+    /// The provider's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The issuer (`iss`) its tokens carry.
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.rules.issuer
+    }
+
+    /// The audiences accepted (a token's `aud` must contain one).
+    #[must_use]
+    pub fn audiences(&self) -> &[String] {
+        &self.rules.audiences
+    }
+
+    /// The algorithms accepted.
+    #[must_use]
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.algorithms
+    }
+}
+
+#[derive(Debug, Clone)]
+enum KeysInput {
+    Text(String),
+    Url(String),
+    Secret(Vec<u8>),
+    Source(Arc<dyn KeySource>),
+}
+
+/// Builds a [`Provider`]; [`build`](Self::build) checks every field.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ProviderBuilder {
+    name: String,
+    issuer: Option<String>,
+    audiences: Vec<String>,
+    keys: Option<KeysInput>,
+    algorithms: Option<Vec<Algorithm>>,
+    leeway: Duration,
+    required: Vec<String>,
+    validate_nbf: bool,
+    validate_iat: bool,
+    key_refresh: Option<Duration>,
+    allow_http: bool,
+}
+
+impl ProviderBuilder {
+    /// The issuer: tokens must carry exactly this `iss` (no prefix or case folding).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Adds an accepted audience. Call again (or use [`audiences`](Self::audiences)) for more.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Adds several accepted audiences.
+    pub fn audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audiences.extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// Keys as the seed took them: a string starting with `https://` is a JWKS URL (`http://`
+    /// is refused), one starting with `-----BEGIN` is PEM, anything else is JSON (a JWK set,
+    /// a JWK, or a `{"kid": "<PEM>"}` map).
+    pub fn keys(mut self, keys: impl Into<String>) -> Self {
+        let keys = keys.into();
+        let t = keys.trim_start();
+        self.keys = Some(if t.starts_with("https://") || t.starts_with("http://") {
+            KeysInput::Url(keys.trim().to_owned())
+        } else {
+            KeysInput::Text(keys)
+        });
+        self
+    }
+
+    /// A JWKS URL (`https://` only, unless [`dangerous_allow_http`](Self::dangerous_allow_http)).
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.keys = Some(KeysInput::Url(url.into()));
+        self
+    }
+
+    /// An inline JWK set, single JWK, `{"kid": "<PEM>"}` map, or PEM text.
+    pub fn jwks(mut self, document: impl Into<String>) -> Self {
+        self.keys = Some(KeysInput::Text(document.into()));
+        self
+    }
+
+    /// PEM public keys (`PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE` blocks).
+    pub fn pem(self, pem: impl Into<String>) -> Self {
+        self.jwks(pem)
+    }
+
+    /// A shared HMAC secret. Only `HS256`/`HS384`/`HS512` are then accepted, and the secret
+    /// must be at least as long as each allowed algorithm's output (32, 48, 64 bytes).
+    pub fn shared_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.keys = Some(KeysInput::Secret(secret.into()));
+        self
+    }
+
+    /// A custom [`KeySource`] (the seed's `get_keys`).
+    pub fn key_source(mut self, source: impl KeySource) -> Self {
+        self.keys = Some(KeysInput::Source(Arc::new(source)));
+        self
+    }
+
+    /// The accepted algorithms. Default: every asymmetric algorithm (RS*, PS*, ES*, EdDSA);
+    /// with a shared secret, HS256/384/512.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// Clock skew allowed on `exp`, `nbf` and `iat` (default 60 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// A claim that must be present (any value).
+    pub fn require_claim(mut self, name: impl Into<String>) -> Self {
+        self.required.push(name.into());
+        self
+    }
+
+    /// Whether `nbf` is checked (default true).
+    pub fn validate_nbf(mut self, on: bool) -> Self {
+        self.validate_nbf = on;
+        self
+    }
+
+    /// Whether an `iat` in the future is rejected (default true).
+    pub fn validate_iat(mut self, on: bool) -> Self {
+        self.validate_iat = on;
+        self
+    }
+
+    /// Refreshes remote keys on this interval (the seed's `key_refresh_minutes`). Without it,
+    /// the source's `Cache-Control: max-age` is followed (clamped to 5 min..24 h), or 1 h.
+    pub fn key_refresh(mut self, every: Duration) -> Self {
+        self.key_refresh = Some(every);
+        self
+    }
+
+    /// Allows an `http://` JWKS URL. Dangerous: anyone on the path can swap the keys. Meant
+    /// for tests against a server on loopback.
+    pub fn dangerous_allow_http(mut self) -> Self {
+        self.allow_http = true;
+        self
+    }
+
+    /// Checks every field and prepares inline keys.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming this provider and the field: a missing or empty `issuer`, no
+    /// `audience` or an empty one, missing `keys`, an `http://` or unparsable key URL, key
+    /// material with no usable key, a shared secret that is too short, or an algorithm list
+    /// that does not fit the keys.
+    pub fn build(self) -> Result<Provider, ConfigError> {
+        let name = self.name.as_str();
+        let err = |field: &'static str, msg: String| ConfigError::new(Some(name), field, msg);
+        if name.is_empty() {
+            return Err(ConfigError::new(None, "name", "a provider needs a non-empty name"));
+        }
+        let issuer = match self.issuer {
+            Some(i) if !i.trim().is_empty() => i,
+            Some(_) => return Err(err("issuer", "is empty".into())),
+            None => return Err(err("issuer", "is missing".into())),
+        };
+        if self.audiences.is_empty() {
+            return Err(err("audience", "is missing (at least one audience is required)".into()));
+        }
+        if self.audiences.iter().any(|a| a.is_empty()) {
+            return Err(err("audience", "contains an empty string".into()));
+        }
+        let keys = self.keys.ok_or_else(|| err("keys", "is missing".into()))?;
+        let symmetric = matches!(keys, KeysInput::Secret(_));
+        let algorithms = match self.algorithms {
+            Some(a) if a.is_empty() => return Err(err("algorithms", "is empty".into())),
+            Some(a) => a,
+            None if symmetric => Algorithm::SYMMETRIC.to_vec(),
+            None => Algorithm::ASYMMETRIC.to_vec(),
+        };
+        if symmetric && algorithms.iter().any(|a| !a.is_symmetric()) {
+            return Err(err("algorithms", "a shared secret can only be used with HS256, HS384 or HS512".into()));
+        }
+        if !symmetric && algorithms.iter().any(|a| a.is_symmetric()) {
+            return Err(err("algorithms", "HS256, HS384 and HS512 need a shared secret, never a public key".into()));
+        }
+        let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        let keys = match keys {
+            KeysInput::Text(text) => {
+                let prepared = parse_document(&text, &algorithms, name).map_err(|m| err("keys", m))?;
+                KeysConfig::Fixed(Arc::new(KeySet::new(prepared)))
+            }
+            KeysInput::Secret(secret) => {
+                let key = PreparedKey::secret(&secret, &algorithms).map_err(|m| err("keys", m))?;
+                KeysConfig::Fixed(Arc::new(KeySet::new(vec![key])))
+            }
+            KeysInput::Url(url) => {
+                check_url(&url, self.allow_http).map_err(|m| err("keys", m))?;
+                KeysConfig::Url(url)
+            }
+            KeysInput::Source(source) => KeysConfig::Source(source),
+        };
+        if self.key_refresh.is_some_and(|d| d.is_zero()) {
+            return Err(err("key_refresh", "must be longer than zero".into()));
+        }
+        Ok(Provider {
+            name: Arc::from(name),
+            rules: ClaimRules {
+                issuer,
+                audiences: self.audiences,
+                leeway_secs,
+                required: self.required,
+                validate_nbf: self.validate_nbf,
+                validate_iat: self.validate_iat,
+            },
+            algorithms,
+            keys,
+            key_refresh: self.key_refresh,
+            allow_http: self.allow_http,
+        })
+    }
+}
+
+fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("http://") && !allow_http {
+        return Err("an `http://` key URL is refused: use `https://`".into());
+    }
+    if !lower.starts_with("https://") && !lower.starts_with("http://") {
+        return Err("a key URL must start with `https://`".into());
+    }
+    #[cfg(feature = "remote")]
+    {
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("the key URL does not parse: {e}"))?;
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err("the key URL has no host".into());
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err("the key URL must not contain credentials".into());
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "remote"))]
+    Err("key URLs need the `remote` feature of oauth2-api".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> ProviderBuilder {
+        Provider::builder("p").issuer("https://i").audience("a")
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let e = Provider::builder("p").audience("a").keys("https://x/jwks").build().unwrap_err();
+        assert_eq!((e.provider(), e.field()), (Some("p"), "issuer"));
+        let e = Provider::builder("p").issuer("https://i").keys("https://x/jwks").build().unwrap_err();
+        assert_eq!(e.field(), "audience");
+        let e = base().audience("").keys("https://x/jwks").build().unwrap_err();
+        assert_eq!(e.field(), "audience");
+        let e = base().build().unwrap_err();
+        assert_eq!(e.field(), "keys");
+    }
+
+    #[test]
+    fn http_key_url_is_refused_unless_dangerously_allowed() {
+        let e = base().keys("http://x/jwks").build().unwrap_err();
+        assert_eq!(e.field(), "keys");
+        assert!(e.to_string().contains("http://"), "{e}");
+        assert!(base().keys("http://127.0.0.1:1/jwks").dangerous_allow_http().build().is_ok());
+        assert!(base().keys("https://x/jwks").build().is_ok());
+    }
+
+    #[test]
+    fn unparsable_keys_are_a_config_error_without_key_material() {
+        let e = base().jwks(r#"{"keys":[{"kty":"RSA","n":"!!","e":"AQAB"}]}"#).build().unwrap_err();
+        assert_eq!(e.field(), "keys");
+        let e = base().jwks("not json").build().unwrap_err();
+        assert_eq!(e.field(), "keys");
+    }
+
+    #[test]
+    fn hmac_with_public_keys_is_refused() {
+        let e = base().keys("https://x/jwks").algorithms([Algorithm::HS256]).build().unwrap_err();
+        assert_eq!(e.field(), "algorithms");
+        let e = base().shared_secret(vec![1u8; 64]).algorithms([Algorithm::RS256]).build().unwrap_err();
+        assert_eq!(e.field(), "algorithms");
+    }
+}
