@@ -180,7 +180,7 @@ impl ProviderBuilder {
     }
 
     /// The accepted algorithms. Default: every asymmetric algorithm (RS*, PS*, ES*, EdDSA);
-    /// with a shared secret, HS256/384/512.
+    /// with a shared secret, each of HS256/384/512 whose output is no longer than the secret.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = Some(algorithms.into_iter().collect());
         self
@@ -253,8 +253,18 @@ impl ProviderBuilder {
         let algorithms = match self.algorithms {
             Some(a) if a.is_empty() => return Err(err("algorithms", "is empty".into())),
             Some(a) => a,
-            None if symmetric => Algorithm::SYMMETRIC.to_vec(),
-            None => Algorithm::ASYMMETRIC.to_vec(),
+            // Default for a secret: every HS* whose output fits in it; a secret shorter than
+            // 32 bytes is then refused by the HS256 check below.
+            None => match &keys {
+                KeysInput::Secret(secret) => {
+                    let fitting: Vec<Algorithm> = Algorithm::SYMMETRIC
+                        .into_iter()
+                        .filter(|a| a.hmac_output_len() <= secret.len())
+                        .collect();
+                    if fitting.is_empty() { vec![Algorithm::HS256] } else { fitting }
+                }
+                _ => Algorithm::ASYMMETRIC.to_vec(),
+            },
         };
         if symmetric && algorithms.iter().any(|a| !a.is_symmetric()) {
             return Err(err("algorithms", "a shared secret can only be used with HS256, HS384 or HS512".into()));

@@ -1,1 +1,77 @@
-//! tower
+//! A tower layer (axum, hyper, tonic) that protects HTTP APIs with OAuth2 / OpenID Connect
+//! bearer tokens, and axum extractors for the validated claims. Validation itself is the
+//! `oauth2-api` crate's [`Authenticator`].
+//!
+//! # Quick start (axum)
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use tower_oauth2_api::{Auth, AuthLayer};
+//! use oauth2_api::{Authenticator, Provider};
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = Authenticator::builder()
+//!     .provider(
+//!         Provider::builder("google")
+//!             .issuer("https://accounts.google.com")
+//!             .audience("852159111111-xxxxxx.apps.googleusercontent.com")
+//!             .jwks_url("https://www.googleapis.com/oauth2/v3/certs")
+//!             .build()?,
+//!     )
+//!     .build()?;
+//! let app = Router::new()
+//!     .route("/", get(|| async { "public" }))
+//!     .route("/me", get(|Auth(user): Auth| async move { format!("{:?}", user.subject()) }))
+//!     .layer(AuthLayer::new(auth).public_paths(["/"]));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Responses (seed-compatible)
+//! | situation | status | body |
+//! |---|---|---|
+//! | no `Authorization` header | 400 | `{"message": "The request does not contain an \"authorization\" header"}` |
+//! | not the `Bearer` scheme (matched case-insensitively) | 400 | `{"message": "The \"authorization\" header must start with \"Bearer \""}` |
+//! | two headers, or a token outside RFC 6750 syntax | 400 | `{"message": "..."}` |
+//! | invalid token | 401 | `{"message": {"<provider>": "<reason>"}}` (a string when expired or no provider matched) |
+//! | keys not loaded (provider down at start) | 503 | `{"message": "..."}` with `Retry-After` |
+//!
+//! Every 401 carries `WWW-Authenticate: Bearer error="invalid_token", ...` (RFC 6750). The
+//! [`AuthError`] is in the response's extensions, so outer layers can see why.
+//!
+//! # WebSockets
+//! An upgrade needs a valid token like any request. On failure the handshake completes and
+//! the connection is closed at once with code 1008 and a short reason
+//! ([`WebSocketRejection::Close`], the default), or the handshake is refused with the HTTP
+//! error ([`WebSocketRejection::HttpError`]).
+//!
+//! # CORS
+//! Put `tower_http::cors::CorsLayer` *outside* the auth layer (add it after, with axum's
+//! `.layer`), so it answers preflights, which carry no token, before authentication runs:
+//! `.layer(AuthLayer::new(auth)).layer(CorsLayer::new()...)`. Allow the `authorization`
+//! request header.
+//!
+//! # Feature flags
+//! - `axum` (default): the extractors [`Auth`], [`Claims<T>`](Claims), [`ProviderName`] and
+//!   their `Option<_>` forms, through `axum-core`.
+//! - `test-util`: enables `oauth2_api::test_util` (a test issuer and JWKS server).
+
+mod body;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
+mod layer;
+mod response;
+mod service;
+mod token;
+mod websocket;
+
+pub use body::ResponseBody;
+#[cfg(feature = "axum")]
+pub use extract::{Auth, AuthRejection, Claims, ProviderName};
+pub use future::ResponseFuture;
+pub use layer::AuthLayer;
+pub use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind, Provider};
+pub use service::AuthService;
+pub use websocket::{POLICY_VIOLATION, WebSocketRejection};

@@ -1,0 +1,164 @@
+//! axum extractors (feature `axum`): [`Auth`], [`Claims<T>`](Claims), [`ProviderName`], and
+//! their `Option<_>` forms for routes where authentication is optional.
+
+use std::convert::Infallible;
+use std::ops::Deref;
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
+use oauth2_api::Authenticated;
+use serde::de::DeserializeOwned;
+
+/// Why an extractor failed: the layer is missing (500) or the claims do not fit the type (401).
+#[derive(Debug, Clone)]
+pub struct AuthRejection {
+    status: StatusCode,
+    message: String,
+}
+
+impl AuthRejection {
+    fn missing_layer(extractor: &str) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: format!(
+                "{extractor} needs tower_oauth2_api::AuthLayer in front of this route (add `.layer(AuthLayer::new(..))`), or the path is public"
+            ),
+        }
+    }
+
+    /// The status this rejection answers with.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AuthRejection {}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(message = %self.message, "authentication extractor used without the layer");
+        }
+        let body = serde_json::json!({ "message": self.message }).to_string();
+        let mut response = (self.status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+}
+
+fn authenticated(parts: &Parts) -> Option<&Authenticated> {
+    parts.extensions.get::<Authenticated>()
+}
+
+/// The validated token: provider name and all claims (shared, not copied).
+///
+/// ```
+/// use tower_oauth2_api::Auth;
+/// async fn me(Auth(user): Auth) -> String {
+///     format!("{} via {}", user.subject().unwrap_or("?"), user.provider())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Auth(pub Authenticated);
+
+impl Deref for Auth {
+    type Target = Authenticated;
+    fn deref(&self) -> &Authenticated {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        authenticated(parts).cloned().map(Auth).ok_or_else(|| AuthRejection::missing_layer("Auth"))
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Auth {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(authenticated(parts).cloned().map(Auth))
+    }
+}
+
+/// The claims deserialized into `T` (any `serde` type; `serde_json::Value` for all of them).
+///
+/// Claims that do not fit `T` are a 401 with a message saying why.
+///
+/// ```
+/// use serde::Deserialize;
+/// use tower_oauth2_api::Claims;
+///
+/// #[derive(Deserialize)]
+/// struct MyClaims { sub: String, scope: Option<String> }
+///
+/// async fn handler(Claims(c): Claims<MyClaims>) -> String { c.sub }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Claims<T>(pub T);
+
+fn deserialize<T: DeserializeOwned>(auth: &Authenticated) -> Result<T, AuthRejection> {
+    auth.deserialize::<T>().map_err(|e| AuthRejection {
+        status: StatusCode::UNAUTHORIZED,
+        message: format!("token claims do not have the expected shape: {e}"),
+    })
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let auth = authenticated(parts).ok_or_else(|| AuthRejection::missing_layer("Claims"))?;
+        deserialize(auth).map(Claims)
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims<T> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        authenticated(parts).map(|a| deserialize(a).map(Claims)).transpose()
+    }
+}
+
+/// The name of the provider that accepted the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderName(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ProviderName {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        authenticated(parts)
+            .map(|a| ProviderName(a.provider().to_owned()))
+            .ok_or_else(|| AuthRejection::missing_layer("ProviderName"))
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for ProviderName {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(authenticated(parts).map(|a| ProviderName(a.provider().to_owned())))
+    }
+}

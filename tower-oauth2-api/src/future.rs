@@ -1,0 +1,115 @@
+//! The response future of [`AuthService`](crate::AuthService).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use oauth2_api::{AuthError, Authenticated};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::layer::Config;
+
+type Authenticating = Pin<Box<dyn Future<Output = Result<Authenticated, AuthError>> + Send>>;
+
+pin_project! {
+    /// The response future of [`AuthService`](crate::AuthService).
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Inner { #[pin] future: S::Future },
+        Waiting {
+            authenticating: Authenticating,
+            config: Arc<Config>,
+            request: Option<Request<ReqBody>>,
+            service: S,
+        },
+        Rejected { response: Option<Response<Full<Bytes>>> },
+    }
+}
+
+impl<S, ReqBody> std::fmt::Debug for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn inner(future: S::Future) -> Self {
+        Self { state: State::Inner { future } }
+    }
+
+    pub(crate) fn rejected(response: Response<Full<Bytes>>) -> Self {
+        Self { state: State::Rejected { response: Some(response) } }
+    }
+
+    pub(crate) fn waiting(config: Arc<Config>, token: String, request: Request<ReqBody>, service: S) -> Self {
+        let authenticator = config.authenticator.clone();
+        let authenticating: Authenticating = Box::pin(async move { authenticator.authenticate(&token).await });
+        Self {
+            state: State::Waiting { authenticating, config, request: Some(request), service },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Inner { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+                }
+                StateProj::Rejected { response } => {
+                    let response = response.take().unwrap_or_default();
+                    return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
+                }
+                StateProj::Waiting { authenticating, config, request, service } => {
+                    let result = ready!(authenticating.as_mut().poll(cx));
+                    let Some(mut req) = request.take() else {
+                        return Poll::Ready(Ok(Response::default().map(ResponseBody::rejection)));
+                    };
+                    let next = match result {
+                        Ok(authenticated) => {
+                            req.extensions_mut().insert(authenticated);
+                            State::Inner { future: service.call(req) }
+                        }
+                        Err(error) => State::Rejected {
+                            response: Some(crate::service::rejection(config, req, error)),
+                        },
+                    };
+                    this.state.set(next);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Reading the bearer token from a request (RFC 6750 section 2.1, RFC 9110 section 11).
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+use oauth2_api::{AuthError, ErrorKind};
+
+/// The seed's message for a request without an `Authorization` header.
+pub(crate) const MISSING: &str = "The request does not contain an \"authorization\" header";
+/// The seed's message for a header that is not a Bearer credential.
+pub(crate) const NOT_BEARER: &str = "The \"authorization\" header must start with \"Bearer \"";
+
+/// Returns the token of the one `Authorization: Bearer <token>` header.
+///
+/// The scheme is matched case-insensitively (RFC 9110 section 11.1); the token must follow
+/// the RFC 6750 `b64token` syntax; two `Authorization` headers are refused.
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Err(AuthError::new(ErrorKind::MissingToken, MISSING));
+    };
+    if values.next().is_some() {
+        return Err(AuthError::new(
+            ErrorKind::InvalidRequest,
+            "The request contains more than one \"authorization\" header",
+        ));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::new(ErrorKind::NotBearer, NOT_BEARER))?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::new(ErrorKind::NotBearer, NOT_BEARER));
+    }
+    let token = rest.trim_start_matches(' ');
+    if !is_b64token(token) {
+        return Err(AuthError::new(
+            ErrorKind::InvalidRequest,
+            "The bearer token is empty or contains characters RFC 6750 does not allow",
+        ));
+    }
+    Ok(token)
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+pub(crate) fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(AUTHORIZATION, HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("x")));
+        }
+        h
+    }
+
+    fn kind(values: &[&str]) -> Result<String, ErrorKind> {
+        bearer(&headers(values)).map(str::to_owned).map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive() {
+        assert_eq!(kind(&["Bearer abc.def.ghi"]), Ok("abc.def.ghi".into()));
+        assert_eq!(kind(&["bearer abc.def.ghi"]), Ok("abc.def.ghi".into()));
+        assert_eq!(kind(&["BEARER  abc"]), Ok("abc".into()));
+    }
+
+    #[test]
+    fn missing_other_scheme_and_duplicates_are_400_kinds() {
+        assert_eq!(kind(&[]), Err(ErrorKind::MissingToken));
+        assert_eq!(kind(&["Basic dXNlcjpwYXNz"]), Err(ErrorKind::NotBearer));
+        assert_eq!(kind(&["Bearer"]), Err(ErrorKind::InvalidRequest));
+        assert_eq!(kind(&["Bearer a", "Bearer b"]), Err(ErrorKind::InvalidRequest));
+        assert_eq!(kind(&["Bearer a b"]), Err(ErrorKind::InvalidRequest));
+        assert_eq!(kind(&["Bearer a=b"]), Err(ErrorKind::InvalidRequest));
+        assert_eq!(kind(&["Bearer abc=="]), Ok("abc==".into()));
+    }
+}

@@ -1,0 +1,125 @@
+//! WebSocket upgrades: how a refused upgrade is answered.
+//!
+//! By default (what the seed promises and what a browser can read), the handshake completes
+//! and the server closes at once with code 1008 (policy violation) and a short reason. With
+//! [`WebSocketRejection::HttpError`] the handshake is refused with the HTTP error instead,
+//! which a browser only reports as a failed connection (close code 1006).
+
+use std::time::Duration;
+
+use aws_lc_rs::digest;
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+use oauth2_api::AuthError;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// How a WebSocket upgrade with a missing or invalid token is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WebSocketRejection {
+    /// Complete the handshake, then close with 1008 and a short reason (the default).
+    #[default]
+    Close,
+    /// Refuse the handshake with the HTTP error response (400/401/503).
+    HttpError,
+}
+
+/// The WebSocket close code for a policy violation (RFC 6455 section 7.4.1).
+pub const POLICY_VIOLATION: u16 = 1008;
+
+const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+fn has_token(value: Option<&HeaderValue>, token: &str) -> bool {
+    value
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+}
+
+/// Whether `req` is a WebSocket opening handshake (RFC 6455 section 4.2.1).
+pub(crate) fn is_upgrade<B>(req: &Request<B>) -> bool {
+    let h = req.headers();
+    req.method() == Method::GET
+        && has_token(h.get(UPGRADE), "websocket")
+        && has_token(h.get(CONNECTION), "upgrade")
+        && h.get(SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13")
+        && h.get(SEC_WEBSOCKET_KEY).is_some()
+}
+
+/// Completes the handshake and closes with 1008. The returned 101 response must reach the
+/// server (hyper) for the upgrade to happen; a spawned task then writes the close frame.
+pub(crate) fn close_with_policy_violation<B>(mut req: Request<B>, error: AuthError) -> Response<Full<Bytes>> {
+    let key = req.headers().get(SEC_WEBSOCKET_KEY).map(|k| k.as_bytes().to_vec()).unwrap_or_default();
+    let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
+    ctx.update(&key);
+    ctx.update(GUID);
+    let accept = base64::engine::general_purpose::STANDARD.encode(ctx.finish().as_ref());
+    // A browser that offered subprotocols fails a handshake that selects none.
+    let protocol = req
+        .headers()
+        .get(SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty());
+    let frame = close_frame(POLICY_VIOLATION, error.message());
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    drop(req);
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else { return };
+        let mut io = TokioIo::new(upgraded);
+        if io.write_all(&frame).await.is_err() || io.flush().await.is_err() {
+            return;
+        }
+        // Give the client a moment to answer the close, then drop the connection.
+        let mut buf = [0u8; 256];
+        let _ = tokio::time::timeout(Duration::from_secs(1), io.read(&mut buf)).await;
+        let _ = io.shutdown().await;
+    });
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = response.headers_mut();
+    h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(v) = HeaderValue::from_str(&accept) {
+        h.insert(SEC_WEBSOCKET_ACCEPT, v);
+    }
+    if let Some(v) = protocol.and_then(|p| HeaderValue::from_str(&p).ok()) {
+        h.insert(SEC_WEBSOCKET_PROTOCOL, v);
+    }
+    response.extensions_mut().insert(error);
+    response
+}
+
+/// An unmasked server close frame with `code` and up to 123 bytes of `reason`.
+fn close_frame(code: u16, reason: &str) -> Vec<u8> {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let reason = &reason.as_bytes()[..end];
+    let mut frame = Vec::with_capacity(4 + reason.len());
+    frame.push(0x88);
+    frame.push(u8::try_from(2 + reason.len()).unwrap_or(125));
+    frame.extend_from_slice(&code.to_be_bytes());
+    frame.extend_from_slice(reason);
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_frame_is_bounded_and_well_formed() {
+        let f = close_frame(1008, &"é".repeat(100));
+        assert_eq!(f[0], 0x88);
+        assert_eq!(usize::from(f[1]), f.len() - 2);
+        assert!(f.len() - 2 <= 125);
+        assert_eq!(u16::from_be_bytes([f[2], f[3]]), 1008);
+        assert!(std::str::from_utf8(&f[4..]).is_ok());
+    }
+}
