@@ -1,0 +1,10 @@
+#![allow(unreachable_pub, missing_docs, clippy::unwrap_used)]
+
+//! Integration tests of the tower layer: real axum servers on 127.0.0.1, a real JWKS server,
+//! a real HTTP client and real WebSocket clients.
+
+mod keys;
+mod requests;
+mod support;
+mod tokens;
+mod websocket;
