@@ -26,6 +26,7 @@ pub struct TokenBuilder {
     claims: Map<String, Value>,
     signing: Signing,
     alg: Option<Algorithm>,
+    removed_headers: Vec<String>,
 }
 
 pub(crate) fn now() -> i64 {
@@ -48,7 +49,7 @@ impl TokenBuilder {
             Some(k) => Signing::Key(k),
             None => Signing::Unsigned,
         };
-        Self { header, claims, signing, alg: None }
+        Self { header, claims, signing, alg: None, removed_headers: Vec::new() }
     }
 
     /// Sets `aud` to one audience.
@@ -94,9 +95,10 @@ impl TokenBuilder {
         self
     }
 
-    /// Removes a header parameter (`kid`, for example).
+    /// Removes a header parameter, including `alg` and `kid`, which are otherwise filled in.
     pub fn without_header(mut self, name: &str) -> Self {
         self.header.remove(name);
+        self.removed_headers.push(name.to_owned());
         self
     }
 
@@ -141,9 +143,14 @@ impl TokenBuilder {
             (Signing::Unsigned, None) => "none".to_owned(),
             (Signing::Raw(_), None) => "RS256".to_owned(),
         };
-        self.header.entry("alg").or_insert_with(|| json!(alg_name));
+        let removed = |name: &str| self.removed_headers.iter().any(|r| r == name);
+        if !removed("alg") {
+            self.header.entry("alg").or_insert_with(|| json!(alg_name));
+        }
         if let Signing::Key(k) = &self.signing {
-            self.header.entry("kid").or_insert_with(|| json!(k.kid()));
+            if !removed("kid") {
+                self.header.entry("kid").or_insert_with(|| json!(k.kid()));
+            }
         }
         let input = format!(
             "{}.{}",

@@ -1,0 +1,7 @@
+//! Integration tests of the core: key formats, custom sources, the clock, and a cross-check
+//! against `jsonwebtoken`.
+#![allow(unreachable_pub, missing_docs, clippy::unwrap_used)]
+
+mod cross_check;
+mod key_formats;
+mod sources;
