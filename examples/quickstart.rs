@@ -26,7 +26,9 @@ fn port_from_args() -> Result<u16, String> {
         match arg.as_str() {
             "--port" => {
                 let v = args.next().ok_or("--port needs a value")?;
-                port = v.parse().map_err(|_| format!("--port: `{v}` is not a port number"))?;
+                port = v
+                    .parse()
+                    .map_err(|_| format!("--port: `{v}` is not a port number"))?;
             }
             other => return Err(format!("unknown argument `{other}` (only --port N)")),
         }
@@ -55,7 +57,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // An issuer that lives in this process and serves its JWKS on 127.0.0.1 (plain HTTP,
     // which is why the provider opts in with `dangerous_allow_http`).
-    let issuer = TestIssuer::new("https://issuer.quickstart.test").with_key(Algorithm::RS256, "quickstart-rs256");
+    let issuer = TestIssuer::new("https://issuer.quickstart.test")
+        .with_key(Algorithm::RS256, "quickstart-rs256");
     let jwks = issuer.serve().await?;
 
     let authenticator = Authenticator::builder()
@@ -70,19 +73,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
 
     let app = Router::new()
-        .route("/", get(|| async { Json(json!({ "message": "public: no token needed" })) }))
+        .route(
+            "/",
+            get(|| async { Json(json!({ "message": "public: no token needed" })) }),
+        )
         .route("/claims", get(claims))
         .layer(AuthLayer::new(authenticator).public_paths(["/"]));
 
-    let token = issuer.token().audience(AUDIENCE).subject("alice").expires_in(3600).build();
+    let token = issuer
+        .token()
+        .audience(AUDIENCE)
+        .subject("alice")
+        .expires_in(3600)
+        .build();
     let tampered = format!("{}x", &token[..token.len() - 1]);
     let base = format!("http://{addr}");
     println!("oauth2-api quickstart listening on {base}");
     println!("issuer JWKS: {}\n", jwks.jwks_url());
     println!("# public route (200)\ncurl -s {base}/\n");
-    println!("# protected route with a valid token (200, echoes the claims)\ncurl -s -H 'Authorization: Bearer {token}' {base}/claims\n");
+    println!(
+        "# protected route with a valid token (200, echoes the claims)\ncurl -s -H 'Authorization: Bearer {token}' {base}/claims\n"
+    );
     println!("# no token (400)\ncurl -s -i {base}/claims\n");
-    println!("# tampered token (401)\ncurl -s -i -H 'Authorization: Bearer {tampered}' {base}/claims\n");
+    println!(
+        "# tampered token (401)\ncurl -s -i -H 'Authorization: Bearer {tampered}' {base}/claims\n"
+    );
     println!("Ctrl-C to stop.");
 
     axum::serve(listener, app)

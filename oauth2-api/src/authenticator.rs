@@ -77,7 +77,12 @@ impl fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field(
                 "providers",
-                &self.inner.entries.iter().map(|e| e.provider.name()).collect::<Vec<_>>(),
+                &self
+                    .inner
+                    .entries
+                    .iter()
+                    .map(|e| e.provider.name())
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }
@@ -104,7 +109,6 @@ enum Step {
 
 impl Authenticator {
     /// Starts a builder.
-    #[must_use]
     pub fn builder() -> AuthenticatorBuilder {
         AuthenticatorBuilder::default()
     }
@@ -135,7 +139,10 @@ impl Authenticator {
                 }
                 match self.step(token, Mode::Final) {
                     Step::Done(result) => result,
-                    Step::Wait(_) => Err(AuthError::new(ErrorKind::KeysUnavailable, "signing keys are not available")),
+                    Step::Wait(_) => Err(AuthError::new(
+                        ErrorKind::KeysUnavailable,
+                        "signing keys are not available",
+                    )),
                 }
             }
         }
@@ -161,10 +168,16 @@ impl Authenticator {
             Err(e) => return Step::Done(Err(e)),
         };
         let Some(iss) = compact.claims.get("iss").and_then(|v| v.as_str()) else {
-            return Step::Done(Err(AuthError::new(ErrorKind::UnknownIssuer, "token has no issuer")));
+            return Step::Done(Err(AuthError::new(
+                ErrorKind::UnknownIssuer,
+                "token has no issuer",
+            )));
         };
         let Some(candidates) = self.inner.by_issuer.get(iss) else {
-            return Step::Done(Err(AuthError::new(ErrorKind::UnknownIssuer, "token issuer is not accepted")));
+            return Step::Done(Err(AuthError::new(
+                ErrorKind::UnknownIssuer,
+                "token issuer is not accepted",
+            )));
         };
         let now = self.inner.clock.now_unix();
         let mut attempts = Vec::new();
@@ -174,7 +187,10 @@ impl Authenticator {
             match check(entry, &compact, now, mode) {
                 Ok(()) => {
                     let claims = std::mem::take(&mut compact.claims);
-                    return Step::Done(Ok(Authenticated::new(Arc::clone(&entry.provider.name), claims)));
+                    return Step::Done(Ok(Authenticated::new(
+                        Arc::clone(&entry.provider.name),
+                        claims,
+                    )));
                 }
                 Err(Outcome::Wait(w)) => waits.push((i, w)),
                 Err(Outcome::Fail(e)) => {
@@ -193,8 +209,12 @@ impl Authenticator {
         if self.inner.started.load(Ordering::Acquire) {
             return;
         }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
-        let Ok(mut tasks) = self.inner.tasks.lock() else { return };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Ok(mut tasks) = self.inner.tasks.lock() else {
+            return;
+        };
         if self.inner.started.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -238,7 +258,10 @@ fn check(entry: &Entry, compact: &Compact<'_>, now: i64, mode: Mode) -> Result<(
         Err(e) => return Err(Outcome::Fail(e.into_error())),
     };
     if !key.verify(alg, compact.signing_input, &compact.signature) {
-        return Err(Outcome::Fail(AuthError::new(ErrorKind::InvalidSignature, "token signature is invalid")));
+        return Err(Outcome::Fail(AuthError::new(
+            ErrorKind::InvalidSignature,
+            "token signature is invalid",
+        )));
     }
     claims::check(&compact.claims, &entry.provider.rules, now).map_err(Outcome::Fail)
 }
@@ -341,15 +364,27 @@ impl AuthenticatorBuilder {
     /// cannot be built (an invalid extra CA).
     pub fn build(self) -> Result<Authenticator, ConfigError> {
         if self.providers.is_empty() {
-            return Err(ConfigError::new(None, "providers", "at least one provider is required"));
+            return Err(ConfigError::new(
+                None,
+                "providers",
+                "at least one provider is required",
+            ));
         }
         if self.max_token_bytes == 0 {
-            return Err(ConfigError::new(None, "max_token_bytes", "must be larger than zero"));
+            return Err(ConfigError::new(
+                None,
+                "max_token_bytes",
+                "must be larger than zero",
+            ));
         }
         let mut by_issuer: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, p) in self.providers.iter().enumerate() {
             if self.providers[..i].iter().any(|q| q.name() == p.name()) {
-                return Err(ConfigError::new(Some(p.name()), "name", "two providers have this name"));
+                return Err(ConfigError::new(
+                    Some(p.name()),
+                    "name",
+                    "two providers have this name",
+                ));
             }
             by_issuer.entry(p.issuer().to_owned()).or_default().push(i);
         }
@@ -364,7 +399,10 @@ impl AuthenticatorBuilder {
             let source: Arc<dyn KeySource> = match &provider.keys {
                 KeysConfig::Fixed(keys) => {
                     let cache = KeyCache::fixed(Arc::clone(&provider.name), Arc::clone(keys));
-                    entries.push(Entry { provider, cache: Arc::new(cache) });
+                    entries.push(Entry {
+                        provider,
+                        cache: Arc::new(cache),
+                    });
                     continue;
                 }
                 KeysConfig::Source(s) => Arc::clone(s),
@@ -382,13 +420,22 @@ impl AuthenticatorBuilder {
                             c
                         }
                     };
-                    let parsed = reqwest::Url::parse(url)
-                        .map_err(|e| ConfigError::new(Some(provider.name()), "keys", e.to_string()))?;
-                    Arc::new(crate::keys::HttpJwks::new(parsed, client, self.http.max_bytes))
+                    let parsed = reqwest::Url::parse(url).map_err(|e| {
+                        ConfigError::new(Some(provider.name()), "keys", e.to_string())
+                    })?;
+                    Arc::new(crate::keys::HttpJwks::new(
+                        parsed,
+                        client,
+                        self.http.max_bytes,
+                    ))
                 }
                 #[cfg(not(feature = "remote"))]
                 KeysConfig::Url(_) => {
-                    return Err(ConfigError::new(Some(provider.name()), "keys", "key URLs need the `remote` feature"));
+                    return Err(ConfigError::new(
+                        Some(provider.name()),
+                        "keys",
+                        "key URLs need the `remote` feature",
+                    ));
                 }
             };
             let cache = KeyCache::new(
@@ -397,7 +444,10 @@ impl AuthenticatorBuilder {
                 Some(source),
                 policy,
             );
-            entries.push(Entry { provider, cache: Arc::new(cache) });
+            entries.push(Entry {
+                provider,
+                cache: Arc::new(cache),
+            });
         }
         let auth = Authenticator {
             inner: Arc::new(Inner {

@@ -33,7 +33,10 @@ fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Optio
                 match n.as_f64() {
                     #[allow(clippy::cast_possible_truncation)]
                     Some(f) if f.is_finite() => Ok(Some(f.floor() as i64)),
-                    _ => Err(invalid(ErrorKind::InvalidClaims, "a time claim is not a valid number")),
+                    _ => Err(invalid(
+                        ErrorKind::InvalidClaims,
+                        "a time claim is not a valid number",
+                    )),
                 }
             }
         }
@@ -49,10 +52,19 @@ fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Optio
 }
 
 /// Checks `iss`, `aud`, `exp`, `nbf`, `iat` and required claims at time `now` (Unix seconds).
-pub(crate) fn check(claims: &Map<String, Value>, rules: &ClaimRules, now: i64) -> Result<(), AuthError> {
+pub(crate) fn check(
+    claims: &Map<String, Value>,
+    rules: &ClaimRules,
+    now: i64,
+) -> Result<(), AuthError> {
     match claims.get("iss") {
         Some(Value::String(iss)) if *iss == rules.issuer => {}
-        _ => return Err(invalid(ErrorKind::UnknownIssuer, "token issuer is not accepted")),
+        _ => {
+            return Err(invalid(
+                ErrorKind::UnknownIssuer,
+                "token issuer is not accepted",
+            ));
+        }
     }
     let leeway = rules.leeway_secs;
     let exp = numeric_date(claims, "exp")?
@@ -60,28 +72,40 @@ pub(crate) fn check(claims: &Map<String, Value>, rules: &ClaimRules, now: i64) -
     if now >= exp.saturating_add(leeway) {
         return Err(invalid(ErrorKind::Expired, "token has expired"));
     }
-    if rules.validate_nbf {
-        if let Some(nbf) = numeric_date(claims, "nbf")? {
-            if now.saturating_add(leeway) < nbf {
-                return Err(invalid(ErrorKind::NotYetValid, "token is not valid yet"));
-            }
-        }
+    if rules.validate_nbf
+        && let Some(nbf) = numeric_date(claims, "nbf")?
+        && now.saturating_add(leeway) < nbf
+    {
+        return Err(invalid(ErrorKind::NotYetValid, "token is not valid yet"));
     }
-    if let Some(iat) = numeric_date(claims, "iat")? {
-        if rules.validate_iat && now.saturating_add(leeway) < iat {
-            return Err(invalid(ErrorKind::NotYetValid, "token was issued in the future"));
-        }
+    if let Some(iat) = numeric_date(claims, "iat")?
+        && rules.validate_iat
+        && now.saturating_add(leeway) < iat
+    {
+        return Err(invalid(
+            ErrorKind::NotYetValid,
+            "token was issued in the future",
+        ));
     }
     let audience_ok = match claims.get("aud") {
         Some(Value::String(aud)) => rules.audiences.iter().any(|a| a == aud),
-        Some(Value::Array(auds)) => auds
-            .iter()
-            .any(|v| v.as_str().is_some_and(|aud| rules.audiences.iter().any(|a| a == aud))),
-        None => return Err(invalid(ErrorKind::InvalidAudience, "token has no `aud` claim")),
+        Some(Value::Array(auds)) => auds.iter().any(|v| {
+            v.as_str()
+                .is_some_and(|aud| rules.audiences.iter().any(|a| a == aud))
+        }),
+        None => {
+            return Err(invalid(
+                ErrorKind::InvalidAudience,
+                "token has no `aud` claim",
+            ));
+        }
         Some(_) => false,
     };
     if !audience_ok {
-        return Err(invalid(ErrorKind::InvalidAudience, "token audience is not accepted"));
+        return Err(invalid(
+            ErrorKind::InvalidAudience,
+            "token audience is not accepted",
+        ));
     }
     for name in &rules.required {
         if !claims.contains_key(name) {
@@ -113,25 +137,53 @@ mod tests {
     }
 
     fn kind(v: Value) -> Option<ErrorKind> {
-        let Value::Object(m) = v else { return Some(ErrorKind::Malformed) };
+        let Value::Object(m) = v else {
+            return Some(ErrorKind::Malformed);
+        };
         check(&m, &rules(), NOW).err().map(|e| e.kind())
     }
 
     #[test]
     fn issuer_must_match_exactly() {
-        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api","exp":NOW+10})), None);
-        for iss in ["https://a.example/", "https://a.example.evil", "https://a.exampl", "HTTPS://A.EXAMPLE"] {
-            assert_eq!(kind(json!({"iss":iss,"aud":"api","exp":NOW+10})), Some(ErrorKind::UnknownIssuer));
+        assert_eq!(
+            kind(json!({"iss":"https://a.example","aud":"api","exp":NOW+10})),
+            None
+        );
+        for iss in [
+            "https://a.example/",
+            "https://a.example.evil",
+            "https://a.exampl",
+            "HTTPS://A.EXAMPLE",
+        ] {
+            assert_eq!(
+                kind(json!({"iss":iss,"aud":"api","exp":NOW+10})),
+                Some(ErrorKind::UnknownIssuer)
+            );
         }
     }
 
     #[test]
     fn expiry_honours_leeway() {
-        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api","exp":NOW-59})), None);
-        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api","exp":NOW-60})), Some(ErrorKind::Expired));
-        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api"})), Some(ErrorKind::InvalidClaims));
-        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api","exp":"9999999999"})), Some(ErrorKind::InvalidClaims));
-        assert_eq!(kind(json!({"iss":"https://a.example","aud":"api","exp":(NOW as f64)+10.5})), None);
+        assert_eq!(
+            kind(json!({"iss":"https://a.example","aud":"api","exp":NOW-59})),
+            None
+        );
+        assert_eq!(
+            kind(json!({"iss":"https://a.example","aud":"api","exp":NOW-60})),
+            Some(ErrorKind::Expired)
+        );
+        assert_eq!(
+            kind(json!({"iss":"https://a.example","aud":"api"})),
+            Some(ErrorKind::InvalidClaims)
+        );
+        assert_eq!(
+            kind(json!({"iss":"https://a.example","aud":"api","exp":"9999999999"})),
+            Some(ErrorKind::InvalidClaims)
+        );
+        assert_eq!(
+            kind(json!({"iss":"https://a.example","aud":"api","exp":(NOW as f64)+10.5})),
+            None
+        );
     }
 
     #[test]
@@ -150,9 +202,21 @@ mod tests {
 
     #[test]
     fn audience_may_be_a_list() {
-        assert_eq!(kind(json!({"iss":"https://a.example","aud":["x","api2"],"exp":NOW+10})), None);
-        assert_eq!(kind(json!({"iss":"https://a.example","aud":["x","y"],"exp":NOW+10})), Some(ErrorKind::InvalidAudience));
-        assert_eq!(kind(json!({"iss":"https://a.example","aud":"","exp":NOW+10})), Some(ErrorKind::InvalidAudience));
-        assert_eq!(kind(json!({"iss":"https://a.example","exp":NOW+10})), Some(ErrorKind::InvalidAudience));
+        assert_eq!(
+            kind(json!({"iss":"https://a.example","aud":["x","api2"],"exp":NOW+10})),
+            None
+        );
+        assert_eq!(
+            kind(json!({"iss":"https://a.example","aud":["x","y"],"exp":NOW+10})),
+            Some(ErrorKind::InvalidAudience)
+        );
+        assert_eq!(
+            kind(json!({"iss":"https://a.example","aud":"","exp":NOW+10})),
+            Some(ErrorKind::InvalidAudience)
+        );
+        assert_eq!(
+            kind(json!({"iss":"https://a.example","exp":NOW+10})),
+            Some(ErrorKind::InvalidAudience)
+        );
     }
 }

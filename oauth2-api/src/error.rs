@@ -152,7 +152,11 @@ impl AuthError {
         }
     }
 
-    pub(crate) fn with_retry_after(kind: ErrorKind, message: &'static str, after: Duration) -> Self {
+    pub(crate) fn with_retry_after(
+        kind: ErrorKind,
+        message: &'static str,
+        after: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 kind,
@@ -273,6 +277,9 @@ mod tests {
         assert_eq!(ErrorKind::MissingToken.status(), StatusCode::BAD_REQUEST);
         assert_eq!(ErrorKind::NotBearer.status(), StatusCode::BAD_REQUEST);
         assert_eq!(ErrorKind::Expired.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(ErrorKind::KeysUnavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            ErrorKind::KeysUnavailable.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

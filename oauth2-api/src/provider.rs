@@ -45,7 +45,6 @@ impl Provider {
     /// assert_eq!(google.name(), "google");
     /// # Ok(()) }
     /// ```
-    #[must_use]
     pub fn builder(name: impl Into<String>) -> ProviderBuilder {
         ProviderBuilder {
             name: name.into(),
@@ -235,7 +234,11 @@ impl ProviderBuilder {
         let name = self.name.as_str();
         let err = |field: &'static str, msg: String| ConfigError::new(Some(name), field, msg);
         if name.is_empty() {
-            return Err(ConfigError::new(None, "name", "a provider needs a non-empty name"));
+            return Err(ConfigError::new(
+                None,
+                "name",
+                "a provider needs a non-empty name",
+            ));
         }
         let issuer = match self.issuer {
             Some(i) if !i.trim().is_empty() => i,
@@ -243,7 +246,10 @@ impl ProviderBuilder {
             None => return Err(err("issuer", "is missing".into())),
         };
         if self.audiences.is_empty() {
-            return Err(err("audience", "is missing (at least one audience is required)".into()));
+            return Err(err(
+                "audience",
+                "is missing (at least one audience is required)".into(),
+            ));
         }
         if self.audiences.iter().any(|a| a.is_empty()) {
             return Err(err("audience", "contains an empty string".into()));
@@ -261,21 +267,32 @@ impl ProviderBuilder {
                         .into_iter()
                         .filter(|a| a.hmac_output_len() <= secret.len())
                         .collect();
-                    if fitting.is_empty() { vec![Algorithm::HS256] } else { fitting }
+                    if fitting.is_empty() {
+                        vec![Algorithm::HS256]
+                    } else {
+                        fitting
+                    }
                 }
                 _ => Algorithm::ASYMMETRIC.to_vec(),
             },
         };
         if symmetric && algorithms.iter().any(|a| !a.is_symmetric()) {
-            return Err(err("algorithms", "a shared secret can only be used with HS256, HS384 or HS512".into()));
+            return Err(err(
+                "algorithms",
+                "a shared secret can only be used with HS256, HS384 or HS512".into(),
+            ));
         }
         if !symmetric && algorithms.iter().any(|a| a.is_symmetric()) {
-            return Err(err("algorithms", "HS256, HS384 and HS512 need a shared secret, never a public key".into()));
+            return Err(err(
+                "algorithms",
+                "HS256, HS384 and HS512 need a shared secret, never a public key".into(),
+            ));
         }
         let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         let keys = match keys {
             KeysInput::Text(text) => {
-                let prepared = parse_document(&text, &algorithms, name).map_err(|m| err("keys", m))?;
+                let prepared =
+                    parse_document(&text, &algorithms, name).map_err(|m| err("keys", m))?;
                 KeysConfig::Fixed(Arc::new(KeySet::new(prepared)))
             }
             KeysInput::Secret(secret) => {
@@ -319,7 +336,8 @@ fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
     }
     #[cfg(feature = "remote")]
     {
-        let parsed = reqwest::Url::parse(url).map_err(|e| format!("the key URL does not parse: {e}"))?;
+        let parsed =
+            reqwest::Url::parse(url).map_err(|e| format!("the key URL does not parse: {e}"))?;
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err("the key URL has no host".into());
         }
@@ -342,11 +360,23 @@ mod tests {
 
     #[test]
     fn missing_fields_are_named() {
-        let e = Provider::builder("p").audience("a").keys("https://x/jwks").build().unwrap_err();
+        let e = Provider::builder("p")
+            .audience("a")
+            .keys("https://x/jwks")
+            .build()
+            .unwrap_err();
         assert_eq!((e.provider(), e.field()), (Some("p"), "issuer"));
-        let e = Provider::builder("p").issuer("https://i").keys("https://x/jwks").build().unwrap_err();
+        let e = Provider::builder("p")
+            .issuer("https://i")
+            .keys("https://x/jwks")
+            .build()
+            .unwrap_err();
         assert_eq!(e.field(), "audience");
-        let e = base().audience("").keys("https://x/jwks").build().unwrap_err();
+        let e = base()
+            .audience("")
+            .keys("https://x/jwks")
+            .build()
+            .unwrap_err();
         assert_eq!(e.field(), "audience");
         let e = base().build().unwrap_err();
         assert_eq!(e.field(), "keys");
@@ -357,13 +387,22 @@ mod tests {
         let e = base().keys("http://x/jwks").build().unwrap_err();
         assert_eq!(e.field(), "keys");
         assert!(e.to_string().contains("http://"), "{e}");
-        assert!(base().keys("http://127.0.0.1:1/jwks").dangerous_allow_http().build().is_ok());
+        assert!(
+            base()
+                .keys("http://127.0.0.1:1/jwks")
+                .dangerous_allow_http()
+                .build()
+                .is_ok()
+        );
         assert!(base().keys("https://x/jwks").build().is_ok());
     }
 
     #[test]
     fn unparsable_keys_are_a_config_error_without_key_material() {
-        let e = base().jwks(r#"{"keys":[{"kty":"RSA","n":"!!","e":"AQAB"}]}"#).build().unwrap_err();
+        let e = base()
+            .jwks(r#"{"keys":[{"kty":"RSA","n":"!!","e":"AQAB"}]}"#)
+            .build()
+            .unwrap_err();
         assert_eq!(e.field(), "keys");
         let e = base().jwks("not json").build().unwrap_err();
         assert_eq!(e.field(), "keys");
@@ -371,9 +410,17 @@ mod tests {
 
     #[test]
     fn hmac_with_public_keys_is_refused() {
-        let e = base().keys("https://x/jwks").algorithms([Algorithm::HS256]).build().unwrap_err();
+        let e = base()
+            .keys("https://x/jwks")
+            .algorithms([Algorithm::HS256])
+            .build()
+            .unwrap_err();
         assert_eq!(e.field(), "algorithms");
-        let e = base().shared_secret(vec![1u8; 64]).algorithms([Algorithm::RS256]).build().unwrap_err();
+        let e = base()
+            .shared_secret(vec![1u8; 64])
+            .algorithms([Algorithm::RS256])
+            .build()
+            .unwrap_err();
         assert_eq!(e.field(), "algorithms");
     }
 }

@@ -29,11 +29,15 @@ pin_project! {
 
 impl<B> ResponseBody<B> {
     pub(crate) fn inner(body: B) -> Self {
-        Self { kind: Kind::Inner { body } }
+        Self {
+            kind: Kind::Inner { body },
+        }
     }
 
     pub(crate) fn rejection(body: Full<Bytes>) -> Self {
-        Self { kind: Kind::Rejection { body } }
+        Self {
+            kind: Kind::Rejection { body },
+        }
     }
 }
 
@@ -44,12 +48,15 @@ where
     type Data = Bytes;
     type Error = B::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx),
-            KindProj::Rejection { body } => {
-                Pin::new(body).poll_frame(cx).map(|f| f.map(|r| r.map_err(|never| match never {})))
-            }
+            KindProj::Rejection { body } => Pin::new(body)
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(|never| match never {}))),
         }
     }
 

@@ -56,9 +56,10 @@ impl IntoResponse for AuthRejection {
         }
         let body = serde_json::json!({ "message": self.message }).to_string();
         let mut response = (self.status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         response
     }
 }
@@ -89,7 +90,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        authenticated(parts).cloned().map(Auth).ok_or_else(|| AuthRejection::missing_layer("Auth"))
+        authenticated(parts)
+            .cloned()
+            .map(Auth)
+            .ok_or_else(|| AuthRejection::missing_layer("Auth"))
     }
 }
 
@@ -137,7 +141,9 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        authenticated(parts).map(|a| deserialize(a).map(Claims)).transpose()
+        authenticated(parts)
+            .map(|a| deserialize(a).map(Claims))
+            .transpose()
     }
 }
 

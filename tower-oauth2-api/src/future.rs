@@ -59,18 +59,35 @@ where
     S: Service<Request<ReqBody>>,
 {
     pub(crate) fn inner(future: S::Future) -> Self {
-        Self { state: State::Inner { future } }
+        Self {
+            state: State::Inner { future },
+        }
     }
 
     pub(crate) fn rejected(response: Response<Full<Bytes>>) -> Self {
-        Self { state: State::Rejected { response: Some(response) } }
+        Self {
+            state: State::Rejected {
+                response: Some(response),
+            },
+        }
     }
 
-    pub(crate) fn waiting(config: Arc<Config>, token: String, request: Request<ReqBody>, service: S) -> Self {
+    pub(crate) fn waiting(
+        config: Arc<Config>,
+        token: String,
+        request: Request<ReqBody>,
+        service: S,
+    ) -> Self {
         let authenticator = config.authenticator.clone();
-        let authenticating: Authenticating = Box::pin(async move { authenticator.authenticate(&token).await });
+        let authenticating: Authenticating =
+            Box::pin(async move { authenticator.authenticate(&token).await });
         Self {
-            state: State::Waiting { authenticating, config, request: Some(request), service },
+            state: State::Waiting {
+                authenticating,
+                config,
+                request: Some(request),
+                service,
+            },
         }
     }
 }
@@ -93,7 +110,12 @@ where
                     let response = response.take().unwrap_or_default();
                     return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
                 }
-                StateProj::Waiting { authenticating, config, request, service } => {
+                StateProj::Waiting {
+                    authenticating,
+                    config,
+                    request,
+                    service,
+                } => {
                     let result = ready!(authenticating.as_mut().poll(cx));
                     let Some(mut req) = request.take() else {
                         return Poll::Ready(Ok(Response::default().map(ResponseBody::rejection)));
@@ -101,7 +123,9 @@ where
                     let next = match result {
                         Ok(authenticated) => {
                             req.extensions_mut().insert(authenticated);
-                            State::Inner { future: service.call(req) }
+                            State::Inner {
+                                future: service.call(req),
+                            }
                         }
                         Err(error) => State::Rejected {
                             response: Some(crate::service::rejection(config, req, error)),

@@ -66,7 +66,9 @@ impl AuthLayer {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.config_mut().public_paths.extend(paths.into_iter().map(Into::into));
+        self.config_mut()
+            .public_paths
+            .extend(paths.into_iter().map(Into::into));
         self
     }
 

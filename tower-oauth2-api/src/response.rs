@@ -33,10 +33,13 @@ pub(crate) fn challenge(error: &AuthError) -> HeaderValue {
         .collect();
     let value = match error.kind() {
         ErrorKind::MissingToken | ErrorKind::NotBearer => "Bearer".to_owned(),
-        ErrorKind::InvalidRequest => format!("Bearer error=\"invalid_request\", error_description=\"{description}\""),
+        ErrorKind::InvalidRequest => {
+            format!("Bearer error=\"invalid_request\", error_description=\"{description}\"")
+        }
         _ => format!("Bearer error=\"invalid_token\", error_description=\"{description}\""),
     };
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer error=\"invalid_token\""))
+    HeaderValue::from_str(&value)
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer error=\"invalid_token\""))
 }
 
 /// The HTTP rejection for `error`: its status, JSON body, `WWW-Authenticate` (and

@@ -10,8 +10,8 @@ use tower_service::Service;
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::layer::Config;
-use crate::websocket::{self, WebSocketRejection};
 use crate::token;
+use crate::websocket::{self, WebSocketRejection};
 
 /// The middleware made by [`AuthLayer`](crate::AuthLayer).
 ///
@@ -78,7 +78,11 @@ where
 
 /// The response for a failed request: the HTTP error, or for a WebSocket upgrade (by
 /// default) a completed handshake closed with 1008.
-pub(crate) fn rejection<B>(config: &Config, req: Request<B>, error: AuthError) -> Response<http_body_util::Full<bytes::Bytes>> {
+pub(crate) fn rejection<B>(
+    config: &Config,
+    req: Request<B>,
+    error: AuthError,
+) -> Response<http_body_util::Full<bytes::Bytes>> {
     tracing::debug!(kind = ?error.kind(), status = error.status().as_u16(), path = req.uri().path(), "request rejected");
     if config.websocket == WebSocketRejection::Close && websocket::is_upgrade(&req) {
         websocket::close_with_policy_violation(req, error)

@@ -45,9 +45,9 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
 pub(crate) fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 #[cfg(test)]
@@ -58,13 +58,18 @@ mod tests {
     fn headers(values: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for v in values {
-            h.append(AUTHORIZATION, HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("x")));
+            h.append(
+                AUTHORIZATION,
+                HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("x")),
+            );
         }
         h
     }
 
     fn kind(values: &[&str]) -> Result<String, ErrorKind> {
-        bearer(&headers(values)).map(str::to_owned).map_err(|e| e.kind())
+        bearer(&headers(values))
+            .map(str::to_owned)
+            .map_err(|e| e.kind())
     }
 
     #[test]
@@ -79,7 +84,10 @@ mod tests {
         assert_eq!(kind(&[]), Err(ErrorKind::MissingToken));
         assert_eq!(kind(&["Basic dXNlcjpwYXNz"]), Err(ErrorKind::NotBearer));
         assert_eq!(kind(&["Bearer"]), Err(ErrorKind::InvalidRequest));
-        assert_eq!(kind(&["Bearer a", "Bearer b"]), Err(ErrorKind::InvalidRequest));
+        assert_eq!(
+            kind(&["Bearer a", "Bearer b"]),
+            Err(ErrorKind::InvalidRequest)
+        );
         assert_eq!(kind(&["Bearer a b"]), Err(ErrorKind::InvalidRequest));
         assert_eq!(kind(&["Bearer a=b"]), Err(ErrorKind::InvalidRequest));
         assert_eq!(kind(&["Bearer abc=="]), Ok("abc==".into()));

@@ -10,7 +10,10 @@ use std::time::Duration;
 use aws_lc_rs::digest;
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE};
+use http::header::{
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
@@ -51,8 +54,15 @@ pub(crate) fn is_upgrade<B>(req: &Request<B>) -> bool {
 
 /// Completes the handshake and closes with 1008. The returned 101 response must reach the
 /// server (hyper) for the upgrade to happen; a spawned task then writes the close frame.
-pub(crate) fn close_with_policy_violation<B>(mut req: Request<B>, error: AuthError) -> Response<Full<Bytes>> {
-    let key = req.headers().get(SEC_WEBSOCKET_KEY).map(|k| k.as_bytes().to_vec()).unwrap_or_default();
+pub(crate) fn close_with_policy_violation<B>(
+    mut req: Request<B>,
+    error: AuthError,
+) -> Response<Full<Bytes>> {
+    let key = req
+        .headers()
+        .get(SEC_WEBSOCKET_KEY)
+        .map(|k| k.as_bytes().to_vec())
+        .unwrap_or_default();
     let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
     ctx.update(&key);
     ctx.update(GUID);
@@ -69,7 +79,9 @@ pub(crate) fn close_with_policy_violation<B>(mut req: Request<B>, error: AuthErr
     let on_upgrade = hyper::upgrade::on(&mut req);
     drop(req);
     tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else { return };
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
         let mut io = TokioIo::new(upgraded);
         if io.write_all(&frame).await.is_err() || io.flush().await.is_err() {
             return;

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{b64_decode, json::depth_within, Header};
+use super::{Header, b64_decode, json::depth_within};
 use crate::error::{AuthError, ErrorKind};
 
 /// The deepest JSON nesting accepted in a header or a payload.
@@ -29,11 +29,17 @@ impl<'a> Compact<'a> {
             return Err(malformed("token is too large"));
         }
         let bytes = token.as_bytes();
-        let mut dots = bytes.iter().enumerate().filter(|(_, b)| **b == b'.').map(|(i, _)| i);
+        let mut dots = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'.')
+            .map(|(i, _)| i);
         let (first, second) = match (dots.next(), dots.next(), dots.next()) {
             (Some(a), Some(b), None) => (a, b),
             (Some(_), Some(_), Some(_)) => {
-                return Err(malformed("token has more than three segments (JWE or JSON serialisation is not accepted)"));
+                return Err(malformed(
+                    "token has more than three segments (JWE or JSON serialisation is not accepted)",
+                ));
             }
             _ => return Err(malformed("token is not a JWS compact serialisation")),
         };
@@ -43,7 +49,8 @@ impl<'a> Compact<'a> {
         if header_b64.is_empty() || payload_b64.is_empty() {
             return Err(malformed("token has an empty segment"));
         }
-        let header_json = b64_decode(header_b64).ok_or_else(|| malformed("token header is not base64url"))?;
+        let header_json =
+            b64_decode(header_b64).ok_or_else(|| malformed("token header is not base64url"))?;
         if !depth_within(&header_json, 2) {
             return Err(malformed("token header is nested too deeply"));
         }
@@ -51,8 +58,8 @@ impl<'a> Compact<'a> {
         if signature_b64.is_empty() {
             return Err(malformed("token has no signature"));
         }
-        let signature =
-            b64_decode(signature_b64).ok_or_else(|| malformed("token signature is not base64url"))?;
+        let signature = b64_decode(signature_b64)
+            .ok_or_else(|| malformed("token signature is not base64url"))?;
         let payload =
             b64_decode(payload_b64).ok_or_else(|| malformed("token payload is not base64url"))?;
         if !depth_within(&payload, MAX_JSON_DEPTH) {
@@ -93,7 +100,10 @@ mod tests {
         let c = Compact::parse(&t, 8192).expect("parses");
         assert_eq!(c.claims["iss"], "x");
         assert_eq!(c.signature, b"sig");
-        assert_eq!(c.signing_input, t.rsplit_once('.').map(|(a, _)| a).unwrap_or("").as_bytes());
+        assert_eq!(
+            c.signing_input,
+            t.rsplit_once('.').map(|(a, _)| a).unwrap_or("").as_bytes()
+        );
     }
 
     #[test]
@@ -119,13 +129,22 @@ mod tests {
 
     #[test]
     fn payload_must_be_an_object() {
-        assert_eq!(kind(&token(r#"{"alg":"RS256"}"#, "[1]", b"s")), ErrorKind::Malformed);
-        assert_eq!(kind(&token(r#"{"alg":"RS256"}"#, "\"x\"", b"s")), ErrorKind::Malformed);
+        assert_eq!(
+            kind(&token(r#"{"alg":"RS256"}"#, "[1]", b"s")),
+            ErrorKind::Malformed
+        );
+        assert_eq!(
+            kind(&token(r#"{"alg":"RS256"}"#, "\"x\"", b"s")),
+            ErrorKind::Malformed
+        );
     }
 
     #[test]
     fn deeply_nested_payload_is_rejected() {
         let payload = format!(r#"{{"a":{}1{}}}"#, "[".repeat(100), "]".repeat(100));
-        assert_eq!(kind(&token(r#"{"alg":"RS256"}"#, &payload, b"s")), ErrorKind::Malformed);
+        assert_eq!(
+            kind(&token(r#"{"alg":"RS256"}"#, &payload, b"s")),
+            ErrorKind::Malformed
+        );
     }
 }

@@ -30,8 +30,8 @@ impl Header {
     /// Parses the decoded header JSON. Duplicate members are rejected (serde's derive refuses
     /// a duplicate field), as RFC 7515 section 5.2 allows.
     pub(crate) fn parse(json: &[u8]) -> Result<Self, AuthError> {
-        let raw: RawHeader =
-            serde_json::from_slice(json).map_err(|_| malformed("token header is not valid JSON"))?;
+        let raw: RawHeader = serde_json::from_slice(json)
+            .map_err(|_| malformed("token header is not valid JSON"))?;
         let alg = match raw.alg {
             Some(serde_json::Value::String(s)) => s,
             Some(_) => return Err(malformed("token header `alg` is not a string")),
@@ -44,12 +44,17 @@ impl Header {
             ));
         }
         let alg = Algorithm::from_name(&alg).ok_or_else(|| {
-            AuthError::new(ErrorKind::UnsupportedAlgorithm, "token algorithm is not supported")
+            AuthError::new(
+                ErrorKind::UnsupportedAlgorithm,
+                "token algorithm is not supported",
+            )
         })?;
         // RFC 7515 4.1.11: `crit` lists extensions the recipient must understand. We
         // implement none, and an empty list is itself invalid.
         if raw.crit.is_some() {
-            return Err(malformed("token header has a `crit` extension that is not supported"));
+            return Err(malformed(
+                "token header has a `crit` extension that is not supported",
+            ));
         }
         // RFC 7797: an unencoded payload is not something an access token uses.
         if raw.b64.is_some() {
@@ -72,7 +77,10 @@ mod tests {
     use super::*;
 
     fn kind(json: &str) -> ErrorKind {
-        Header::parse(json.as_bytes()).map(|_| ()).unwrap_err().kind()
+        Header::parse(json.as_bytes())
+            .map(|_| ())
+            .unwrap_err()
+            .kind()
     }
 
     #[test]
@@ -87,14 +95,23 @@ mod tests {
 
     #[test]
     fn crit_and_b64_are_rejected() {
-        assert_eq!(kind(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#), ErrorKind::Malformed);
+        assert_eq!(
+            kind(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#),
+            ErrorKind::Malformed
+        );
         assert_eq!(kind(r#"{"alg":"RS256","crit":[]}"#), ErrorKind::Malformed);
-        assert_eq!(kind(r#"{"alg":"RS256","b64":false,"crit":["b64"]}"#), ErrorKind::Malformed);
+        assert_eq!(
+            kind(r#"{"alg":"RS256","b64":false,"crit":["b64"]}"#),
+            ErrorKind::Malformed
+        );
     }
 
     #[test]
     fn duplicate_alg_is_rejected() {
-        assert_eq!(kind(r#"{"alg":"RS256","alg":"HS256"}"#), ErrorKind::Malformed);
+        assert_eq!(
+            kind(r#"{"alg":"RS256","alg":"HS256"}"#),
+            ErrorKind::Malformed
+        );
     }
 
     #[test]

@@ -131,7 +131,9 @@ impl KeyCache {
             return;
         }
         {
-            let Ok(mut last) = self.last_unknown_kid_refresh.lock() else { return };
+            let Ok(mut last) = self.last_unknown_kid_refresh.lock() else {
+                return;
+            };
             let now = Instant::now();
             if last.is_some_and(|t| now.duration_since(t) < self.policy.unknown_kid_interval) {
                 return;
@@ -157,14 +159,19 @@ impl KeyCache {
     }
 
     async fn fetch_and_swap(&self) -> Result<Option<Duration>, String> {
-        let Some(source) = &self.source else { return Ok(None) };
+        let Some(source) = &self.source else {
+            return Ok(None);
+        };
         let started = Instant::now();
         let doc = source.fetch().await.map_err(|e| e.to_string())?;
         let keys = parse_document(doc.text(), &self.allowed, &self.provider)?;
         let new = KeySet::new(keys);
         let old = self.current.swap(Some(Arc::new(new)));
         if let Some(current) = self.snapshot() {
-            let before: Vec<&str> = old.as_deref().map(|o| o.kids().collect()).unwrap_or_default();
+            let before: Vec<&str> = old
+                .as_deref()
+                .map(|o| o.kids().collect())
+                .unwrap_or_default();
             let after: Vec<&str> = current.kids().collect();
             let added: Vec<&&str> = after.iter().filter(|k| !before.contains(k)).collect();
             let removed: Vec<&&str> = before.iter().filter(|k| !after.contains(k)).collect();
@@ -191,7 +198,8 @@ impl KeyCache {
             let delay = match self.refresh().await {
                 Ok(max_age) => {
                     backoff = FIRST_BACKOFF;
-                    self.retry_after_secs.store(FIRST_BACKOFF.as_secs(), Ordering::Relaxed);
+                    self.retry_after_secs
+                        .store(FIRST_BACKOFF.as_secs(), Ordering::Relaxed);
                     let base = self.policy.interval.unwrap_or_else(|| {
                         max_age.map_or(DEFAULT_REFRESH, |a| a.clamp(MIN_MAX_AGE, MAX_MAX_AGE))
                     });
@@ -206,7 +214,8 @@ impl KeyCache {
                         keeping_previous_keys = self.snapshot().is_some(),
                         "key fetch failed"
                     );
-                    self.retry_after_secs.store(delay.as_secs().max(1), Ordering::Relaxed);
+                    self.retry_after_secs
+                        .store(delay.as_secs().max(1), Ordering::Relaxed);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     delay
                 }
@@ -235,7 +244,10 @@ mod tests {
     fn jitter_stays_within_ten_percent() {
         for _ in 0..1000 {
             let j = jitter(Duration::from_secs(100));
-            assert!(j >= Duration::from_secs(90) && j <= Duration::from_secs(110), "{j:?}");
+            assert!(
+                j >= Duration::from_secs(90) && j <= Duration::from_secs(110),
+                "{j:?}"
+            );
         }
     }
 }

@@ -54,7 +54,9 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -185,7 +187,10 @@ mod tests {
         let der = encode_rsa_public_key(&n, &[1, 0, 1]);
         assert_eq!(
             rsa_public_key(&der),
-            Some(PublicKeyDer::Rsa { n: n.to_vec(), e: vec![1, 0, 1] })
+            Some(PublicKeyDer::Rsa {
+                n: n.to_vec(),
+                e: vec![1, 0, 1]
+            })
         );
     }
 

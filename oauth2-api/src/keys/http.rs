@@ -106,15 +106,24 @@ impl HttpJwks {
         let mut response = self
             .client
             .get(self.url.clone())
-            .header(http::header::ACCEPT, "application/json, application/jwk-set+json")
+            .header(
+                http::header::ACCEPT,
+                "application/json, application/jwk-set+json",
+            )
             .send()
             .await
             .map_err(|e| err(&describe(&e)))?;
         if !response.status().is_success() {
             return Err(err(&format!("status {}", response.status())));
         }
-        if response.content_length().is_some_and(|l| l > self.max_bytes as u64) {
-            return Err(err(&format!("response is larger than {} bytes", self.max_bytes)));
+        if response
+            .content_length()
+            .is_some_and(|l| l > self.max_bytes as u64)
+        {
+            return Err(err(&format!(
+                "response is larger than {} bytes",
+                self.max_bytes
+            )));
         }
         let max_age = response
             .headers()
@@ -124,7 +133,10 @@ impl HttpJwks {
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| err(&describe(&e)))? {
             if body.len() + chunk.len() > self.max_bytes {
-                return Err(err(&format!("response is larger than {} bytes", self.max_bytes)));
+                return Err(err(&format!(
+                    "response is larger than {} bytes",
+                    self.max_bytes
+                )));
             }
             body.extend_from_slice(&chunk);
         }
@@ -163,10 +175,15 @@ pub(crate) fn max_age(cache_control: &str) -> Option<Duration> {
         if d.eq_ignore_ascii_case("no-store") || d.eq_ignore_ascii_case("no-cache") {
             return Some(Duration::ZERO);
         }
-        if let Some((name, value)) = d.split_once('=') {
-            if name.trim().eq_ignore_ascii_case("max-age") {
-                age = value.trim().trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
-            }
+        if let Some((name, value)) = d.split_once('=')
+            && name.trim().eq_ignore_ascii_case("max-age")
+        {
+            age = value
+                .trim()
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
         }
     }
     age
@@ -184,8 +201,14 @@ mod tests {
 
     #[test]
     fn cache_control_max_age_is_read() {
-        assert_eq!(max_age("public, max-age=3600"), Some(Duration::from_secs(3600)));
-        assert_eq!(max_age("max-age=\"60\", must-revalidate"), Some(Duration::from_secs(60)));
+        assert_eq!(
+            max_age("public, max-age=3600"),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            max_age("max-age=\"60\", must-revalidate"),
+            Some(Duration::from_secs(60))
+        );
         assert_eq!(max_age("no-store"), Some(Duration::ZERO));
         assert_eq!(max_age("public"), None);
     }

@@ -29,8 +29,13 @@ pub(crate) fn parse_document(
     if !crate::jws::depth_ok(trimmed.as_bytes()) {
         return Err("key document is nested too deeply".into());
     }
-    let value: Value =
-        serde_json::from_str(trimmed).map_err(|e| format!("key document is not JSON (line {}, column {})", e.line(), e.column()))?;
+    let value: Value = serde_json::from_str(trimmed).map_err(|e| {
+        format!(
+            "key document is not JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    })?;
     let Value::Object(obj) = value else {
         return Err("key document is not a JSON object".into());
     };
@@ -41,7 +46,11 @@ pub(crate) fn parse_document(
         let mut out = Vec::new();
         for (i, jwk) in keys.iter().enumerate() {
             if out.len() == MAX_KEYS {
-                tracing::warn!(provider, skipped = keys.len() - i, "key set holds more than {MAX_KEYS} keys; the rest are ignored");
+                tracing::warn!(
+                    provider,
+                    skipped = keys.len() - i,
+                    "key set holds more than {MAX_KEYS} keys; the rest are ignored"
+                );
                 break;
             }
             match jwk {
@@ -56,14 +65,22 @@ pub(crate) fn parse_document(
             }
         }
         if out.is_empty() {
-            return Err(format!("none of the {} keys in the set can verify signatures with the allowed algorithms", keys.len()));
+            return Err(format!(
+                "none of the {} keys in the set can verify signatures with the allowed algorithms",
+                keys.len()
+            ));
         }
         return Ok(out);
     }
     if obj.contains_key("kty") {
         return prepare_jwk(&obj, allowed).map(|k| vec![k]);
     }
-    if !obj.is_empty() && obj.values().all(|v| v.as_str().is_some_and(|s| s.trim_start().starts_with("-----BEGIN"))) {
+    if !obj.is_empty()
+        && obj.values().all(|v| {
+            v.as_str()
+                .is_some_and(|s| s.trim_start().starts_with("-----BEGIN"))
+        })
+    {
         let mut out = Vec::new();
         for (kid, pem_text) in obj.iter().take(MAX_KEYS) {
             let pem_text = pem_text.as_str().unwrap_or_default();
@@ -80,7 +97,11 @@ pub(crate) fn parse_document(
     Err("key document is neither a JWK set, a JWK, a kid-to-PEM map nor PEM".into())
 }
 
-fn pem_keys(kid: Option<&str>, text: &str, allowed: &[Algorithm]) -> Result<Vec<PreparedKey>, String> {
+fn pem_keys(
+    kid: Option<&str>,
+    text: &str,
+    allowed: &[Algorithm],
+) -> Result<Vec<PreparedKey>, String> {
     pem::public_keys(text)?
         .iter()
         .map(|k| PreparedKey::public(kid.map(str::to_owned), k, None, allowed))
@@ -101,14 +122,22 @@ fn b64_field(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Prepares one JWK for signature verification, or says why it cannot be used.
-pub(crate) fn prepare_jwk(jwk: &Map<String, Value>, allowed: &[Algorithm]) -> Result<PreparedKey, String> {
-    if let Some(u) = str_field(jwk, "use")? {
-        if u != "sig" {
-            return Err(format!("`use` is `{}`, not `sig`", u.chars().take(16).collect::<String>()));
-        }
+pub(crate) fn prepare_jwk(
+    jwk: &Map<String, Value>,
+    allowed: &[Algorithm],
+) -> Result<PreparedKey, String> {
+    if let Some(u) = str_field(jwk, "use")?
+        && u != "sig"
+    {
+        return Err(format!(
+            "`use` is `{}`, not `sig`",
+            u.chars().take(16).collect::<String>()
+        ));
     }
     if let Some(ops) = jwk.get("key_ops") {
-        let ok = ops.as_array().is_some_and(|ops| ops.iter().any(|o| o == "verify"));
+        let ok = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|o| o == "verify"));
         if !ok {
             return Err("`key_ops` does not include `verify`".into());
         }
@@ -116,19 +145,30 @@ pub(crate) fn prepare_jwk(jwk: &Map<String, Value>, allowed: &[Algorithm]) -> Re
     let key_alg = match str_field(jwk, "alg")? {
         None => None,
         Some(a) => Some(Algorithm::from_name(a).ok_or_else(|| {
-            format!("`alg` `{}` is not a supported signature algorithm", a.chars().take(32).collect::<String>())
+            format!(
+                "`alg` `{}` is not a supported signature algorithm",
+                a.chars().take(32).collect::<String>()
+            )
         })?),
     };
     let kid = str_field(jwk, "kid")?.map(str::to_owned);
     let kty = str_field(jwk, "kty")?.ok_or("`kty` is missing")?;
     let key = match kty {
-        "RSA" => PublicKeyDer::Rsa { n: b64_field(jwk, "n")?, e: b64_field(jwk, "e")? },
+        "RSA" => PublicKeyDer::Rsa {
+            n: b64_field(jwk, "n")?,
+            e: b64_field(jwk, "e")?,
+        },
         "EC" => {
             let curve = match str_field(jwk, "crv")? {
                 Some("P-256") => Curve::P256,
                 Some("P-384") => Curve::P384,
                 Some("P-521") => Curve::P521,
-                Some(c) => return Err(format!("curve `{}` is not supported", c.chars().take(16).collect::<String>())),
+                Some(c) => {
+                    return Err(format!(
+                        "curve `{}` is not supported",
+                        c.chars().take(16).collect::<String>()
+                    ));
+                }
                 None => return Err("`crv` is missing".into()),
             };
             let (x, y) = (b64_field(jwk, "x")?, b64_field(jwk, "y")?);
@@ -144,11 +184,25 @@ pub(crate) fn prepare_jwk(jwk: &Map<String, Value>, allowed: &[Algorithm]) -> Re
         }
         "OKP" => match str_field(jwk, "crv")? {
             Some("Ed25519") => PublicKeyDer::Ed25519(b64_field(jwk, "x")?),
-            Some(c) => return Err(format!("curve `{}` is not supported", c.chars().take(16).collect::<String>())),
+            Some(c) => {
+                return Err(format!(
+                    "curve `{}` is not supported",
+                    c.chars().take(16).collect::<String>()
+                ));
+            }
             None => return Err("`crv` is missing".into()),
         },
-        "oct" => return Err("symmetric (`oct`) keys are only accepted as a configured shared secret".into()),
-        other => return Err(format!("`kty` `{}` is not supported", other.chars().take(16).collect::<String>())),
+        "oct" => {
+            return Err(
+                "symmetric (`oct`) keys are only accepted as a configured shared secret".into(),
+            );
+        }
+        other => {
+            return Err(format!(
+                "`kty` `{}` is not supported",
+                other.chars().take(16).collect::<String>()
+            ));
+        }
     };
     PreparedKey::public(kid, &key, key_alg, allowed)
 }

@@ -67,11 +67,20 @@ impl KeySet {
     pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&PreparedKey, NoKey> {
         if let Some(kid) = kid {
             if let Some(key) = self.keys.iter().find(|k| k.kid() == Some(kid)) {
-                return if key.supports(alg) { Ok(key) } else { Err(NoKey::WrongAlgorithm) };
+                return if key.supports(alg) {
+                    Ok(key)
+                } else {
+                    Err(NoKey::WrongAlgorithm)
+                };
             }
-            let mut anonymous = self.keys.iter().filter(|k| k.kid().is_none() && k.supports(alg));
+            let mut anonymous = self
+                .keys
+                .iter()
+                .filter(|k| k.kid().is_none() && k.supports(alg));
             return match (anonymous.next(), anonymous.next()) {
-                (Some(key), None) if self.keys.iter().filter(|k| k.supports(alg)).count() == 1 => Ok(key),
+                (Some(key), None) if self.keys.iter().filter(|k| k.supports(alg)).count() == 1 => {
+                    Ok(key)
+                }
                 _ => Err(NoKey::UnknownKid),
             };
         }

@@ -34,9 +34,16 @@ pub(crate) fn public_keys(text: &str) -> Result<Vec<PublicKeyDer>, String> {
             l if l.contains("PRIVATE") => {
                 return Err("a private key was given where a public key is expected".into());
             }
-            _ => return Err(format!("unsupported PEM block `{}`", label.chars().take(40).collect::<String>())),
+            _ => {
+                return Err(format!(
+                    "unsupported PEM block `{}`",
+                    label.chars().take(40).collect::<String>()
+                ));
+            }
         };
-        keys.push(key.ok_or_else(|| format!("PEM block `{label}` does not hold a supported public key"))?);
+        keys.push(
+            key.ok_or_else(|| format!("PEM block `{label}` does not hold a supported public key"))?,
+        );
         rest = &body_and_rest[end + end_marker.len()..];
     }
     if keys.is_empty() {

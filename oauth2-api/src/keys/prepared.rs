@@ -13,7 +13,7 @@ pub(crate) const MIN_RSA_BITS: usize = 2048;
 
 enum Verifier {
     Public(ParsedPublicKey),
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
 }
 
 /// One verification key: its `kid` and, for each algorithm it may be used with, a parsed
@@ -76,7 +76,9 @@ impl PreparedKey {
             PublicKeyDer::Rsa { n, e } => {
                 let bits = bit_len(n);
                 if bits < MIN_RSA_BITS {
-                    return Err(format!("RSA key of {bits} bits is smaller than {MIN_RSA_BITS}"));
+                    return Err(format!(
+                        "RSA key of {bits} bits is smaller than {MIN_RSA_BITS}"
+                    ));
                 }
                 (KeyFamily::Rsa, encode_rsa_public_key(n, e), None)
             }
@@ -101,7 +103,9 @@ impl PreparedKey {
             {
                 continue;
             }
-            let Some(va) = verification_algorithm(alg) else { continue };
+            let Some(va) = verification_algorithm(alg) else {
+                continue;
+            };
             let parsed = ParsedPublicKey::new(va, &bytes)
                 .map_err(|e| format!("public key rejected by the crypto library: {e}"))?;
             verifiers.push((alg, Verifier::Public(parsed)));
@@ -133,12 +137,18 @@ impl PreparedKey {
                     alg.hmac_output_len()
                 ));
             }
-            verifiers.push((alg, Verifier::Hmac(hmac::Key::new(hmac_alg, secret))));
+            verifiers.push((
+                alg,
+                Verifier::Hmac(Box::new(hmac::Key::new(hmac_alg, secret))),
+            ));
         }
         if verifiers.is_empty() {
             return Err("a shared secret needs at least one HS* algorithm allowed".into());
         }
-        Ok(Self { kid: None, verifiers })
+        Ok(Self {
+            kid: None,
+            verifiers,
+        })
     }
 
     pub(crate) fn kid(&self) -> Option<&str> {
@@ -180,7 +190,10 @@ mod tests {
 
     #[test]
     fn small_rsa_keys_are_refused() {
-        let key = PublicKeyDer::Rsa { n: vec![0xC1; 128], e: vec![1, 0, 1] };
+        let key = PublicKeyDer::Rsa {
+            n: vec![0xC1; 128],
+            e: vec![1, 0, 1],
+        };
         let e = PreparedKey::public(None, &key, None, &Algorithm::ASYMMETRIC).unwrap_err();
         assert!(e.contains("1024 bits"), "{e}");
     }

@@ -28,7 +28,10 @@ pub struct TestKey {
 
 impl fmt::Debug for TestKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestKey").field("kid", &self.kid).field("alg", &self.alg).finish()
+        f.debug_struct("TestKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish()
     }
 }
 
@@ -49,16 +52,28 @@ impl TestKey {
     #[allow(clippy::expect_used)]
     pub fn generate(alg: Algorithm, kid: &str) -> Self {
         let signer = match alg {
-            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 => {
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => {
                 Signer::Rsa(RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key generation"))
             }
             Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
                 Signer::Ec(EcdsaKeyPair::generate(ec_alg(alg)).expect("EC key generation"))
             }
-            Algorithm::EdDSA => Signer::Ed(Ed25519KeyPair::generate().expect("Ed25519 key generation")),
+            Algorithm::EdDSA => {
+                Signer::Ed(Ed25519KeyPair::generate().expect("Ed25519 key generation"))
+            }
             _ => panic!("TestKey::generate: {alg} is an HMAC algorithm; use a shared secret"),
         };
-        Self { kid: kid.to_owned(), alg, signer, certificate_pem: None }
+        Self {
+            kid: kid.to_owned(),
+            alg,
+            signer,
+            certificate_pem: None,
+        }
     }
 
     /// Generates an ES256 key with a self-signed X.509 certificate around its public key, for
@@ -74,9 +89,17 @@ impl TestKey {
             .expect("params")
             .self_signed(&key)
             .expect("certificate");
-        let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &key.serialize_der())
-            .expect("import");
-        Self { kid: kid.to_owned(), alg: Algorithm::ES256, signer: Signer::Ec(pair), certificate_pem: Some(cert.pem()) }
+        let pair = EcdsaKeyPair::from_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &key.serialize_der(),
+        )
+        .expect("import");
+        Self {
+            kid: kid.to_owned(),
+            alg: Algorithm::ES256,
+            signer: Signer::Ec(pair),
+            certificate_pem: Some(cert.pem()),
+        }
     }
 
     /// The key id.
@@ -116,7 +139,11 @@ impl TestKey {
             Signer::Ec(k) => {
                 let point = k.public_key().as_ref();
                 let len = (point.len() - 1) / 2;
-                let crv = match len { 48 => "P-384", 66 => "P-521", _ => "P-256" };
+                let crv = match len {
+                    48 => "P-384",
+                    66 => "P-521",
+                    _ => "P-256",
+                };
                 json!({
                     "kty": "EC",
                     "crv": crv,
@@ -180,7 +207,11 @@ impl TestKey {
                 k.sign(enc, &rng, message, &mut sig).expect("RSA signing");
                 sig
             }
-            Signer::Ec(k) => k.sign(&rng, message).expect("ECDSA signing").as_ref().to_vec(),
+            Signer::Ec(k) => k
+                .sign(&rng, message)
+                .expect("ECDSA signing")
+                .as_ref()
+                .to_vec(),
             Signer::Ed(k) => k.sign(message).as_ref().to_vec(),
         }
     }

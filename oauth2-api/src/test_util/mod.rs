@@ -115,7 +115,6 @@ impl TestIssuer {
 
     /// A token signed with the first key, with `iss`, `sub`, `iat` (now) and `exp` (now + 5
     /// minutes) set. Add an audience with [`TokenBuilder::audience`].
-    #[must_use]
     pub fn token(&self) -> TokenBuilder {
         let first = self.keys().first().cloned();
         TokenBuilder::new(self.issuer(), first)
@@ -139,6 +138,9 @@ impl TestIssuer {
     }
 
     fn keys(&self) -> MutexGuard<'_, Vec<Arc<TestKey>>> {
-        self.inner.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -68,7 +68,11 @@ impl JwksServer {
         });
         let (acceptor, ca_pem, ca_path) = if https {
             let (acceptor, ca_pem) = tls_acceptor()?;
-            let path = std::env::temp_dir().join(format!("oauth2-api-test-ca-{}-{}.pem", std::process::id(), addr.port()));
+            let path = std::env::temp_dir().join(format!(
+                "oauth2-api-test-ca-{}-{}.pem",
+                std::process::id(),
+                addr.port()
+            ));
             std::fs::write(&path, &ca_pem)?;
             (Some(acceptor), Some(ca_pem), Some(path))
         } else {
@@ -77,11 +81,14 @@ impl JwksServer {
         let task_state = Arc::clone(&state);
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let state = Arc::clone(&task_state);
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| respond(Arc::clone(&state), req));
+                    let service =
+                        hyper::service::service_fn(move |req| respond(Arc::clone(&state), req));
                     let builder = hyper::server::conn::http1::Builder::new();
                     match acceptor {
                         Some(acceptor) => {
@@ -90,13 +97,22 @@ impl JwksServer {
                             }
                         }
                         None => {
-                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
                         }
                     }
                 });
             }
         });
-        Ok(Self { addr, scheme: if https { "https" } else { "http" }, state, ca_pem, ca_path, task })
+        Ok(Self {
+            addr,
+            scheme: if https { "https" } else { "http" },
+            state,
+            ca_pem,
+            ca_path,
+            task,
+        })
     }
 
     /// The server's base URL (`http://127.0.0.1:PORT` or `https://localhost:PORT`).
@@ -133,17 +149,28 @@ impl JwksServer {
 
     /// Delays every answer.
     pub fn set_delay(&self, delay: Duration) {
-        self.state.delay_ms.store(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), Ordering::SeqCst);
+        self.state.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
     }
 
     /// Serves `document` instead of the issuer's JWK set (`None` to go back).
     pub fn set_document(&self, document: Option<String>) {
-        *self.state.document.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = document;
+        *self
+            .state
+            .document
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = document;
     }
 
     /// Sends this `Cache-Control` header with the JWK set.
     pub fn set_cache_control(&self, value: Option<&str>) {
-        *self.state.cache_control.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = value.map(str::to_owned);
+        *self
+            .state
+            .cache_control
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = value.map(str::to_owned);
     }
 
     /// For HTTPS servers: the CA certificate (PEM) to trust.
@@ -159,13 +186,18 @@ impl JwksServer {
     }
 }
 
-async fn respond(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn respond(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let delay = state.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     let json = |status: StatusCode, body: String, cache: Option<String>| {
-        let mut b = Response::builder().status(status).header("content-type", "application/json");
+        let mut b = Response::builder()
+            .status(status)
+            .header("content-type", "application/json");
         if let Some(c) = cache {
             b = b.header("cache-control", c);
         }
@@ -175,15 +207,31 @@ async fn respond(state: Arc<State>, req: Request<Incoming>) -> Result<Response<F
         "/jwks" => {
             state.fetches.fetch_add(1, Ordering::SeqCst);
             if state.failing.load(Ordering::SeqCst) {
-                json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":"down"}"#.into(), None)
+                json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    r#"{"error":"down"}"#.into(),
+                    None,
+                )
             } else {
                 let doc = state.document.lock().map(|d| d.clone()).unwrap_or_default();
-                let cache = state.cache_control.lock().map(|c| c.clone()).unwrap_or_default();
-                json(StatusCode::OK, doc.unwrap_or_else(|| state.issuer.jwks()), cache)
+                let cache = state
+                    .cache_control
+                    .lock()
+                    .map(|c| c.clone())
+                    .unwrap_or_default();
+                json(
+                    StatusCode::OK,
+                    doc.unwrap_or_else(|| state.issuer.jwks()),
+                    cache,
+                )
             }
         }
         "/.well-known/openid-configuration" => {
-            let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+            let host = req
+                .headers()
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1");
             let scheme = state.scheme;
             let body = serde_json::json!({
                 "issuer": state.issuer.issuer(),
@@ -191,7 +239,11 @@ async fn respond(state: Arc<State>, req: Request<Incoming>) -> Result<Response<F
             });
             json(StatusCode::OK, body.to_string(), None)
         }
-        _ => json(StatusCode::NOT_FOUND, r#"{"error":"not found"}"#.into(), None),
+        _ => json(
+            StatusCode::NOT_FOUND,
+            r#"{"error":"not found"}"#.into(),
+            None,
+        ),
     })
 }
 
@@ -200,7 +252,9 @@ fn tls_acceptor() -> std::io::Result<(tokio_rustls::TlsAcceptor, String)> {
     let ca_key = KeyPair::generate().map_err(io_err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(io_err)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "oauth2-api test CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "oauth2-api test CA");
     let ca_cert = ca_params.self_signed(&ca_key).map_err(io_err)?;
     let issuer = Issuer::new(ca_params, ca_key);
     let leaf_key = KeyPair::generate().map_err(io_err)?;
@@ -216,5 +270,8 @@ fn tls_acceptor() -> std::io::Result<(tokio_rustls::TlsAcceptor, String)> {
         .with_no_client_auth()
         .with_single_cert(vec![leaf.der().clone()], key)
         .map_err(io_err)?;
-    Ok((tokio_rustls::TlsAcceptor::from(Arc::new(config)), ca_cert.pem()))
+    Ok((
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        ca_cert.pem(),
+    ))
 }

@@ -49,7 +49,13 @@ impl TokenBuilder {
             Some(k) => Signing::Key(k),
             None => Signing::Unsigned,
         };
-        Self { header, claims, signing, alg: None, removed_headers: Vec::new() }
+        Self {
+            header,
+            claims,
+            signing,
+            alg: None,
+            removed_headers: Vec::new(),
+        }
     }
 
     /// Sets `aud` to one audience.
@@ -147,10 +153,10 @@ impl TokenBuilder {
         if !removed("alg") {
             self.header.entry("alg").or_insert_with(|| json!(alg_name));
         }
-        if let Signing::Key(k) = &self.signing {
-            if !removed("kid") {
-                self.header.entry("kid").or_insert_with(|| json!(k.kid()));
-            }
+        if let Signing::Key(k) = &self.signing
+            && !removed("kid")
+        {
+            self.header.entry("kid").or_insert_with(|| json!(k.kid()));
         }
         let input = format!(
             "{}.{}",
@@ -166,7 +172,9 @@ impl TokenBuilder {
                     Some(Algorithm::HS512) => hmac::HMAC_SHA512,
                     _ => hmac::HMAC_SHA256,
                 };
-                hmac::sign(&hmac::Key::new(h, s), input.as_bytes()).as_ref().to_vec()
+                hmac::sign(&hmac::Key::new(h, s), input.as_bytes())
+                    .as_ref()
+                    .to_vec()
             }
             Signing::Unsigned => Vec::new(),
             Signing::Raw(r) => r.clone(),

@@ -10,7 +10,14 @@ const AUD: &str = "api";
 
 fn auth_with(issuer: &TestIssuer, keys: String) -> Authenticator {
     Authenticator::builder()
-        .provider(Provider::builder("p").issuer(issuer.issuer()).audience(AUD).jwks(keys).build().expect("provider"))
+        .provider(
+            Provider::builder("p")
+                .issuer(issuer.issuer())
+                .audience(AUD)
+                .jwks(keys)
+                .build()
+                .expect("provider"),
+        )
         .build()
         .expect("authenticator")
 }
@@ -39,14 +46,22 @@ async fn jwk_set_skips_unusable_keys_and_keeps_the_rest() {
         good,
     ]});
     let auth = auth_with(&issuer, set.to_string());
-    let user = auth.authenticate(&issuer.token().audience(AUD).build()).await.expect("good key verifies");
+    let user = auth
+        .authenticate(&issuer.token().audience(AUD).build())
+        .await
+        .expect("good key verifies");
     assert_eq!(user.provider(), "p");
 }
 
 #[test]
 fn jwk_set_with_no_usable_key_is_a_config_error() {
     let set = json!({ "keys": [{"kty": "oct", "k": "AAAA"}, {"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"}] });
-    let err = Provider::builder("p").issuer("https://i").audience(AUD).jwks(set.to_string()).build().unwrap_err();
+    let err = Provider::builder("p")
+        .issuer("https://i")
+        .audience(AUD)
+        .jwks(set.to_string())
+        .build()
+        .unwrap_err();
     assert_eq!(err.provider(), Some("p"));
     assert_eq!(err.field(), "keys");
     assert!(err.message().contains("none of the 2 keys"), "{err}");
@@ -63,39 +78,76 @@ async fn pem_forms_spki_pkcs1_and_certificates_verify() {
     let pkcs1 = pem("RSA PUBLIC KEY", &der_rsa_public_key(&n, &e));
     for (name, doc) in [("spki", key.public_pem()), ("pkcs1", pkcs1)] {
         let auth = auth_with(&issuer, doc);
-        assert!(auth.authenticate(&issuer.token().audience(AUD).build()).await.is_ok(), "{name}");
+        assert!(
+            auth.authenticate(&issuer.token().audience(AUD).build())
+                .await
+                .is_ok(),
+            "{name}"
+        );
     }
     let cert_key = Arc::new(TestKey::generate_with_certificate("c1"));
     let cert_pem = cert_key.certificate_pem().expect("cert").to_owned();
     let auth = auth_with(&issuer, cert_pem.clone());
-    assert!(auth.authenticate(&issuer.token().audience(AUD).signed_with(Arc::clone(&cert_key)).build()).await.is_ok(), "certificate");
+    assert!(
+        auth.authenticate(
+            &issuer
+                .token()
+                .audience(AUD)
+                .signed_with(Arc::clone(&cert_key))
+                .build()
+        )
+        .await
+        .is_ok(),
+        "certificate"
+    );
     // In a kid map, the kid must match.
     let auth = auth_with(&issuer, json!({ "c1": cert_pem }).to_string());
-    let wrong_kid = issuer.token().audience(AUD).signed_with(cert_key).header("kid", json!("c2")).build();
-    assert_eq!(auth.authenticate(&wrong_kid).await.unwrap_err().kind(), ErrorKind::UnknownKey);
+    let wrong_kid = issuer
+        .token()
+        .audience(AUD)
+        .signed_with(cert_key)
+        .header("kid", json!("c2"))
+        .build();
+    assert_eq!(
+        auth.authenticate(&wrong_kid).await.unwrap_err().kind(),
+        ErrorKind::UnknownKey
+    );
 }
 
 #[tokio::test]
 async fn token_without_kid_needs_exactly_one_fitting_key() {
-    let issuer = TestIssuer::new("https://nokid.test").with_key(Algorithm::ES256, "e1").with_key(Algorithm::RS256, "r1");
+    let issuer = TestIssuer::new("https://nokid.test")
+        .with_key(Algorithm::ES256, "e1")
+        .with_key(Algorithm::RS256, "r1");
     let auth = auth_with(&issuer, issuer.jwks());
     let token = issuer.token().audience(AUD).without_header("kid").build();
-    assert!(auth.authenticate(&token).await.is_ok(), "one ES256 key fits");
+    assert!(
+        auth.authenticate(&token).await.is_ok(),
+        "one ES256 key fits"
+    );
     issuer.add_key(Algorithm::ES256, "e2");
     let auth = auth_with(&issuer, issuer.jwks());
     let err = auth.authenticate(&token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownKey);
-    assert_eq!(err.message(), "token has no key id and no single key fits it");
+    assert_eq!(
+        err.message(),
+        "token has no key id and no single key fits it"
+    );
 }
 
 fn base64_url(s: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).expect("b64")
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .expect("b64")
 }
 
 fn pem(label: &str, der: &[u8]) -> String {
     use base64::Engine as _;
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", base64::engine::general_purpose::STANDARD.encode(der))
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        base64::engine::general_purpose::STANDARD.encode(der)
+    )
 }
 
 fn der_rsa_public_key(n: &[u8], e: &[u8]) -> Vec<u8> {

@@ -31,13 +31,19 @@ async fn a_custom_key_source_supplies_the_keys() {
             Provider::builder("custom")
                 .issuer(issuer.issuer())
                 .audience("api")
-                .key_source(Counting { issuer: issuer.clone(), calls: Arc::clone(&calls) })
+                .key_source(Counting {
+                    issuer: issuer.clone(),
+                    calls: Arc::clone(&calls),
+                })
                 .build()
                 .expect("provider"),
         )
         .build()
         .expect("authenticator");
-    let user = auth.authenticate(&issuer.token().audience("api").build()).await.expect("valid");
+    let user = auth
+        .authenticate(&issuer.token().audience("api").build())
+        .await
+        .expect("valid");
     assert_eq!(user.provider(), "custom");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
@@ -55,14 +61,27 @@ impl KeySource for Failing {
 async fn a_failing_source_gives_keys_unavailable_not_a_panic() {
     let issuer = TestIssuer::new("https://failing.test").with_key(Algorithm::ES256, "e");
     let auth = Authenticator::builder()
-        .provider(Provider::builder("f").issuer(issuer.issuer()).audience("api").key_source(Failing).build().expect("provider"))
+        .provider(
+            Provider::builder("f")
+                .issuer(issuer.issuer())
+                .audience("api")
+                .key_source(Failing)
+                .build()
+                .expect("provider"),
+        )
         .build()
         .expect("authenticator");
-    let err = auth.authenticate(&issuer.token().audience("api").build()).await.unwrap_err();
+    let err = auth
+        .authenticate(&issuer.token().audience("api").build())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
     assert_eq!(err.status(), 503);
     assert!(err.retry_after().is_some());
-    assert!(!err.message().contains("vault"), "internal reasons stay out of client messages");
+    assert!(
+        !err.message().contains("vault"),
+        "internal reasons stay out of client messages"
+    );
 }
 
 #[tokio::test]
@@ -71,17 +90,38 @@ async fn claims_are_checked_against_the_injected_clock() {
     let clock = Arc::new(ManualClock::new(1_000_000));
     let auth = Authenticator::builder()
         .clock(Arc::clone(&clock))
-        .provider(Provider::builder("c").issuer(issuer.issuer()).audience("api").jwks(issuer.jwks()).build().expect("provider"))
+        .provider(
+            Provider::builder("c")
+                .issuer(issuer.issuer())
+                .audience("api")
+                .jwks(issuer.jwks())
+                .build()
+                .expect("provider"),
+        )
         .build()
         .expect("authenticator");
-    let token = issuer.token().audience("api").claim("iat", 1_000_000.into()).claim("exp", 1_000_100.into()).build();
+    let token = issuer
+        .token()
+        .audience("api")
+        .claim("iat", 1_000_000.into())
+        .claim("exp", 1_000_100.into())
+        .build();
     assert!(auth.authenticate(&token).await.is_ok());
     clock.advance(159);
-    assert!(auth.authenticate(&token).await.is_ok(), "inside the 60 s leeway");
+    assert!(
+        auth.authenticate(&token).await.is_ok(),
+        "inside the 60 s leeway"
+    );
     clock.advance(1);
-    assert_eq!(auth.authenticate(&token).await.unwrap_err().kind(), ErrorKind::Expired);
+    assert_eq!(
+        auth.authenticate(&token).await.unwrap_err().kind(),
+        ErrorKind::Expired
+    );
     clock.set(1_000_000 - 61);
-    assert_eq!(auth.authenticate(&token).await.unwrap_err().kind(), ErrorKind::NotYetValid);
+    assert_eq!(
+        auth.authenticate(&token).await.unwrap_err().kind(),
+        ErrorKind::NotYetValid
+    );
 }
 
 #[tokio::test]
@@ -89,11 +129,30 @@ async fn required_claims_are_enforced() {
     let issuer = TestIssuer::new("https://req.test").with_key(Algorithm::ES256, "e");
     let auth = Authenticator::builder()
         .provider(
-            Provider::builder("r").issuer(issuer.issuer()).audience("api").jwks(issuer.jwks()).require_claim("tenant").build().expect("provider"),
+            Provider::builder("r")
+                .issuer(issuer.issuer())
+                .audience("api")
+                .jwks(issuer.jwks())
+                .require_claim("tenant")
+                .build()
+                .expect("provider"),
         )
         .build()
         .expect("authenticator");
-    let err = auth.authenticate(&issuer.token().audience("api").build()).await.unwrap_err();
+    let err = auth
+        .authenticate(&issuer.token().audience("api").build())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidClaims);
-    assert!(auth.authenticate(&issuer.token().audience("api").claim("tenant", "t1".into()).build()).await.is_ok());
+    assert!(
+        auth.authenticate(
+            &issuer
+                .token()
+                .audience("api")
+                .claim("tenant", "t1".into())
+                .build()
+        )
+        .await
+        .is_ok()
+    );
 }

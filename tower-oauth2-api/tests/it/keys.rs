@@ -7,8 +7,16 @@ use tower_oauth2_api::AuthLayer;
 
 use crate::support::{AUD, eventually, get_json, issuer, router, serve};
 
-fn remote(issuer: &oauth2_api::test_util::TestIssuer, url: &str, refresh: Option<Duration>) -> Provider {
-    let mut b = Provider::builder("remote").issuer(issuer.issuer()).audience(AUD).jwks_url(url).dangerous_allow_http();
+fn remote(
+    issuer: &oauth2_api::test_util::TestIssuer,
+    url: &str,
+    refresh: Option<Duration>,
+) -> Provider {
+    let mut b = Provider::builder("remote")
+        .issuer(issuer.issuer())
+        .audience(AUD)
+        .jwks_url(url)
+        .dangerous_allow_http();
     if let Some(r) = refresh {
         b = b.key_refresh(r);
     }
@@ -29,14 +37,23 @@ fn periodic_only(p: Provider) -> Authenticator {
 async fn https_jwks_with_an_extra_ca_is_trusted() {
     let issuer = issuer("tls");
     let jwks = issuer.serve_https().await.expect("https");
-    let p = Provider::builder("tls").issuer(issuer.issuer()).audience(AUD).jwks_url(jwks.jwks_url()).build().expect("provider");
+    let p = Provider::builder("tls")
+        .issuer(issuer.issuer())
+        .audience(AUD)
+        .jwks_url(jwks.jwks_url())
+        .build()
+        .expect("provider");
     let auth = Authenticator::builder()
         .provider(p)
         .add_root_certificate_pem(jwks.ca_pem().expect("ca"))
         .build()
         .expect("authenticator");
     let app = serve(router(AuthLayer::new(auth))).await;
-    let (status, _, body) = get_json(&app.url("/claims"), Some(&issuer.token().audience(AUD).build())).await;
+    let (status, _, body) = get_json(
+        &app.url("/claims"),
+        Some(&issuer.token().audience(AUD).build()),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -44,10 +61,22 @@ async fn https_jwks_with_an_extra_ca_is_trusted() {
 async fn https_jwks_from_an_untrusted_ca_is_503_not_500() {
     let issuer = issuer("untrusted");
     let jwks = issuer.serve_https().await.expect("https");
-    let p = Provider::builder("tls").issuer(issuer.issuer()).audience(AUD).jwks_url(jwks.jwks_url()).build().expect("provider");
-    let auth = Authenticator::builder().provider(p).build().expect("authenticator");
+    let p = Provider::builder("tls")
+        .issuer(issuer.issuer())
+        .audience(AUD)
+        .jwks_url(jwks.jwks_url())
+        .build()
+        .expect("provider");
+    let auth = Authenticator::builder()
+        .provider(p)
+        .build()
+        .expect("authenticator");
     let app = serve(router(AuthLayer::new(auth))).await;
-    let (status, headers, _) = get_json(&app.url("/claims"), Some(&issuer.token().audience(AUD).build())).await;
+    let (status, headers, _) = get_json(
+        &app.url("/claims"),
+        Some(&issuer.token().audience(AUD).build()),
+    )
+    .await;
     assert_eq!(status, 503);
     assert!(headers.contains_key("retry-after"));
 }
@@ -56,25 +85,42 @@ async fn https_jwks_from_an_untrusted_ca_is_503_not_500() {
 async fn periodic_refresh_picks_up_a_new_key_and_drops_a_removed_one() {
     let issuer = issuer("periodic");
     let jwks = issuer.serve().await.expect("jwks");
-    let auth = periodic_only(remote(&issuer, &jwks.jwks_url(), Some(Duration::from_millis(300))));
+    let auth = periodic_only(remote(
+        &issuer,
+        &jwks.jwks_url(),
+        Some(Duration::from_millis(300)),
+    ));
     let app = serve(router(AuthLayer::new(auth))).await;
     let old = issuer.token().audience(AUD).build();
     assert_eq!(get_json(&app.url("/claims"), Some(&old)).await.0, 200);
 
     // Use up the unknown-kid refresh allowance so only the periodic refresh can help.
-    let stranger = std::sync::Arc::new(oauth2_api::test_util::TestKey::generate(Algorithm::ES256, "x"));
-    let _ = get_json(&app.url("/claims"), Some(&issuer.token().audience(AUD).signed_with(stranger).build())).await;
+    let stranger = std::sync::Arc::new(oauth2_api::test_util::TestKey::generate(
+        Algorithm::ES256,
+        "x",
+    ));
+    let _ = get_json(
+        &app.url("/claims"),
+        Some(&issuer.token().audience(AUD).signed_with(stranger).build()),
+    )
+    .await;
 
     let new_key = issuer.add_key(Algorithm::RS256, "periodic-new");
     let new = issuer.token().audience(AUD).signed_with(new_key).build();
     let url = app.url("/claims");
     assert!(
-        eventually(Duration::from_secs(10), || async { get_json(&url, Some(&new)).await.0 == 200 }).await,
+        eventually(Duration::from_secs(10), || async {
+            get_json(&url, Some(&new)).await.0 == 200
+        })
+        .await,
         "new key never accepted"
     );
     assert!(issuer.remove_key("periodic-rs256"));
     assert!(
-        eventually(Duration::from_secs(10), || async { get_json(&url, Some(&old)).await.0 == 401 }).await,
+        eventually(Duration::from_secs(10), || async {
+            get_json(&url, Some(&old)).await.0 == 401
+        })
+        .await,
         "removed key still accepted"
     );
 }
@@ -83,19 +129,33 @@ async fn periodic_refresh_picks_up_a_new_key_and_drops_a_removed_one() {
 async fn failed_refresh_keeps_the_keys_in_use() {
     let issuer = issuer("keep");
     let jwks = issuer.serve().await.expect("jwks");
-    let auth = periodic_only(remote(&issuer, &jwks.jwks_url(), Some(Duration::from_millis(200))));
+    let auth = periodic_only(remote(
+        &issuer,
+        &jwks.jwks_url(),
+        Some(Duration::from_millis(200)),
+    ));
     let app = serve(router(AuthLayer::new(auth))).await;
     let token = issuer.token().audience(AUD).build();
     assert_eq!(get_json(&app.url("/claims"), Some(&token)).await.0, 200);
     jwks.set_failing(true);
     let failed_at = jwks.fetch_count();
-    assert!(eventually(Duration::from_secs(10), || async { jwks.fetch_count() >= failed_at + 2 }).await);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            jwks.fetch_count() >= failed_at + 2
+        })
+        .await
+    );
     assert_eq!(get_json(&app.url("/claims"), Some(&token)).await.0, 200);
     // A malformed document is a failure too, and keeps the keys as well.
     jwks.set_failing(false);
     jwks.set_document(Some("{\"keys\": \"nope\"}".into()));
     let bad_at = jwks.fetch_count();
-    assert!(eventually(Duration::from_secs(10), || async { jwks.fetch_count() >= bad_at + 1 }).await);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            jwks.fetch_count() > bad_at
+        })
+        .await
+    );
     assert_eq!(get_json(&app.url("/claims"), Some(&token)).await.0, 200);
 }
 
@@ -109,14 +169,21 @@ async fn provider_down_at_start_gives_503_then_recovers() {
     let token = issuer.token().audience(AUD).build();
     let (status, headers, body) = get_json(&app.url("/claims"), Some(&token)).await;
     assert_eq!(status, 503, "{body}");
-    let retry: u64 = headers["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    let retry: u64 = headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
     assert!((1..=300).contains(&retry), "{retry}");
     // Public paths do not care.
     assert_eq!(get_json(&app.url("/health"), None).await.0, 200);
     jwks.set_failing(false);
     let url = app.url("/claims");
     assert!(
-        eventually(Duration::from_secs(15), || async { get_json(&url, Some(&token)).await.0 == 200 }).await,
+        eventually(Duration::from_secs(15), || async {
+            get_json(&url, Some(&token)).await.0 == 200
+        })
+        .await,
         "never recovered"
     );
 }
@@ -125,11 +192,19 @@ async fn provider_down_at_start_gives_503_then_recovers() {
 async fn background_task_ends_when_the_authenticator_is_dropped() {
     let issuer = issuer("drop");
     let jwks = issuer.serve().await.expect("jwks");
-    let auth = periodic_only(remote(&issuer, &jwks.jwks_url(), Some(Duration::from_millis(100))));
+    let auth = periodic_only(remote(
+        &issuer,
+        &jwks.jwks_url(),
+        Some(Duration::from_millis(100)),
+    ));
     assert!(eventually(Duration::from_secs(5), || async { jwks.fetch_count() >= 2 }).await);
     drop(auth);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let after_drop = jwks.fetch_count();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(jwks.fetch_count(), after_drop, "refresh went on after the last handle was dropped");
+    assert_eq!(
+        jwks.fetch_count(),
+        after_drop,
+        "refresh went on after the last handle was dropped"
+    );
 }

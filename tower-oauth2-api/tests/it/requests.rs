@@ -7,7 +7,11 @@ use crate::support::{AUD, get_json, setup};
 #[tokio::test]
 async fn public_paths_pass_without_any_header() {
     let s = setup().await;
-    let res = crate::support::client().get(s.app.url("/")).send().await.expect("req");
+    let res = crate::support::client()
+        .get(s.app.url("/"))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.expect("body"), "public");
     // Exact match only: a sub-path of a public path is protected.
@@ -20,7 +24,10 @@ async fn missing_header_is_400_with_the_seed_message() {
     let s = setup().await;
     let (status, headers, body) = get_json(&s.app.url("/claims"), None).await;
     assert_eq!(status, 400);
-    assert_eq!(body, json!({"message": "The request does not contain an \"authorization\" header"}));
+    assert_eq!(
+        body,
+        json!({"message": "The request does not contain an \"authorization\" header"})
+    );
     assert_eq!(headers["www-authenticate"], "Bearer");
 }
 
@@ -35,7 +42,10 @@ async fn non_bearer_scheme_is_400() {
         .expect("req");
     assert_eq!(res.status(), 400);
     let body: serde_json::Value = res.json().await.expect("json");
-    assert_eq!(body["message"], "The \"authorization\" header must start with \"Bearer \"");
+    assert_eq!(
+        body["message"],
+        "The \"authorization\" header must start with \"Bearer \""
+    );
 }
 
 #[tokio::test]
@@ -68,7 +78,13 @@ async fn two_authorization_headers_are_400() {
 #[tokio::test]
 async fn valid_token_reaches_the_handler_with_claims_and_provider() {
     let s = setup().await;
-    let token = s.issuer.token().audience(AUD).subject("alice").claim("roles", json!(["admin"])).build();
+    let token = s
+        .issuer
+        .token()
+        .audience(AUD)
+        .subject("alice")
+        .claim("roles", json!(["admin"]))
+        .build();
     let (status, _, body) = get_json(&s.app.url("/claims"), Some(&token)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["provider"], "a");
@@ -82,9 +98,15 @@ async fn invalid_token_is_401_with_per_provider_reason_and_rfc6750_challenge() {
     let token = s.issuer.token().audience("someone-else").build();
     let (status, headers, body) = get_json(&s.app.url("/claims"), Some(&token)).await;
     assert_eq!(status, 401);
-    assert_eq!(body, json!({"message": {"a": "token audience is not accepted"}}));
+    assert_eq!(
+        body,
+        json!({"message": {"a": "token audience is not accepted"}})
+    );
     let challenge = headers["www-authenticate"].to_str().expect("ascii");
-    assert!(challenge.starts_with("Bearer error=\"invalid_token\""), "{challenge}");
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\""),
+        "{challenge}"
+    );
 }
 
 #[tokio::test]
@@ -118,7 +140,12 @@ async fn not_yet_valid_token_is_401() {
 #[tokio::test]
 async fn unknown_issuer_is_401() {
     let s = setup().await;
-    let token = s.issuer.token().audience(AUD).issuer("https://a.issuer.test.evil").build();
+    let token = s
+        .issuer
+        .token()
+        .audience(AUD)
+        .issuer("https://a.issuer.test.evil")
+        .build();
     let (status, _, body) = get_json(&s.app.url("/claims"), Some(&token)).await;
     assert_eq!(status, 401);
     assert_eq!(body["message"], "token issuer is not accepted");
@@ -138,12 +165,24 @@ async fn rejection_carries_the_auth_error_in_extensions() {
     use tower::ServiceExt as _;
 
     let s = setup().await;
-    let auth = crate::support::authenticator(vec![crate::support::provider("a", &s.issuer, &s.jwks.jwks_url())]);
+    let auth = crate::support::authenticator(vec![crate::support::provider(
+        "a",
+        &s.issuer,
+        &s.jwks.jwks_url(),
+    )]);
     let svc = tower::ServiceBuilder::new()
         .layer(tower_oauth2_api::AuthLayer::new(auth))
-        .service_fn(|_req: Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
-    let res = svc.oneshot(Request::new(String::new())).await.expect("response");
+        .service_fn(|_req: Request<String>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+        });
+    let res = svc
+        .oneshot(Request::new(String::new()))
+        .await
+        .expect("response");
     assert_eq!(res.status(), 400);
-    let err = res.extensions().get::<oauth2_api::AuthError>().expect("AuthError in extensions");
+    let err = res
+        .extensions()
+        .get::<oauth2_api::AuthError>()
+        .expect("AuthError in extensions");
     assert_eq!(err.kind(), oauth2_api::ErrorKind::MissingToken);
 }

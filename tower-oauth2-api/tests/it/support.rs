@@ -36,12 +36,18 @@ impl App {
 }
 
 pub async fn serve(router: Router) -> App {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let task = tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serve");
     });
-    App { base: format!("http://{addr}"), addr, task }
+    App {
+        base: format!("http://{addr}"),
+        addr,
+        task,
+    }
 }
 
 async fn claims(Auth(user): Auth, ProviderName(name): ProviderName) -> Json<Value> {
@@ -87,7 +93,8 @@ pub fn provider(name: &str, issuer: &TestIssuer, jwks_url: &str) -> Provider {
 }
 
 pub fn authenticator(providers: Vec<Provider>) -> Authenticator {
-    let mut b = Authenticator::builder().unknown_kid_refresh(Duration::from_secs(10), Duration::from_secs(2));
+    let mut b = Authenticator::builder()
+        .unknown_kid_refresh(Duration::from_secs(10), Duration::from_secs(2));
     for p in providers {
         b = b.provider(p);
     }
@@ -95,7 +102,10 @@ pub fn authenticator(providers: Vec<Provider>) -> Authenticator {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client")
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
 }
 
 /// GET `url` with an optional bearer token; returns status, headers and JSON body.

@@ -14,7 +14,12 @@ async fn every_asymmetric_algorithm_verifies_from_one_mixed_key_set() {
         issuer.add_key(alg, &format!("k-{alg}"));
     }
     let jwks = issuer.serve().await.expect("jwks");
-    let app = serve(router(AuthLayer::new(authenticator(vec![provider("all", &issuer, &jwks.jwks_url())])))).await;
+    let app = serve(router(AuthLayer::new(authenticator(vec![provider(
+        "all",
+        &issuer,
+        &jwks.jwks_url(),
+    )]))))
+    .await;
     for alg in Algorithm::ASYMMETRIC {
         let key = issuer.key(&format!("k-{alg}")).expect("key");
         let token = issuer.token().audience(AUD).signed_with(key).build();
@@ -36,12 +41,25 @@ async fn rsa_key_without_alg_verifies_pkcs1_and_pss() {
         .build()
         .expect("provider");
     let app = serve(router(AuthLayer::new(authenticator(vec![p])))).await;
-    for alg in [Algorithm::RS256, Algorithm::RS512, Algorithm::PS256, Algorithm::PS384] {
+    for alg in [
+        Algorithm::RS256,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+    ] {
         let token = issuer.token().audience(AUD).algorithm(alg).build();
-        assert_eq!(get_json(&app.url("/claims"), Some(&token)).await.0, 200, "{alg}");
+        assert_eq!(
+            get_json(&app.url("/claims"), Some(&token)).await.0,
+            200,
+            "{alg}"
+        );
     }
     // An ECDSA algorithm name on an RSA key is refused.
-    let forged = issuer.token().audience(AUD).header("alg", json!("ES256")).build();
+    let forged = issuer
+        .token()
+        .audience(AUD)
+        .header("alg", json!("ES256"))
+        .build();
     assert_eq!(get_json(&app.url("/claims"), Some(&forged)).await.0, 401);
 }
 
@@ -56,9 +74,17 @@ async fn hs256_with_a_shared_secret_provider() {
         .expect("provider");
     let app = serve(router(AuthLayer::new(authenticator(vec![p])))).await;
     let issuer = TestIssuer::new("https://hmac.issuer.test");
-    let good = issuer.token().audience(AUD).sign_with_secret(&secret).build();
+    let good = issuer
+        .token()
+        .audience(AUD)
+        .sign_with_secret(&secret)
+        .build();
     assert_eq!(get_json(&app.url("/claims"), Some(&good)).await.0, 200);
-    let bad = issuer.token().audience(AUD).sign_with_secret(b"another-secret-of-32-bytes-long!").build();
+    let bad = issuer
+        .token()
+        .audience(AUD)
+        .sign_with_secret(b"another-secret-of-32-bytes-long!")
+        .build();
     assert_eq!(get_json(&app.url("/claims"), Some(&bad)).await.0, 401);
 }
 
@@ -67,11 +93,16 @@ async fn two_providers_attach_the_right_name() {
     let a = crate::support::issuer("a");
     let b = crate::support::issuer("b");
     let (ja, jb) = (a.serve().await.expect("a"), b.serve().await.expect("b"));
-    let auth = authenticator(vec![provider("alpha", &a, &ja.jwks_url()), provider("beta", &b, &jb.jwks_url())]);
+    let auth = authenticator(vec![
+        provider("alpha", &a, &ja.jwks_url()),
+        provider("beta", &b, &jb.jwks_url()),
+    ]);
     let app = serve(router(AuthLayer::new(auth))).await;
-    let (status, _, body) = get_json(&app.url("/claims"), Some(&b.token().audience(AUD).build())).await;
+    let (status, _, body) =
+        get_json(&app.url("/claims"), Some(&b.token().audience(AUD).build())).await;
     assert_eq!((status, body["provider"].as_str()), (200, Some("beta")));
-    let (status, _, body) = get_json(&app.url("/claims"), Some(&a.token().audience(AUD).build())).await;
+    let (status, _, body) =
+        get_json(&app.url("/claims"), Some(&a.token().audience(AUD).build())).await;
     assert_eq!((status, body["provider"].as_str()), (200, Some("alpha")));
     // b's issuer with a's key: only beta is tried, and its keys do not know a's kid.
     let forged = a.token().audience(AUD).issuer(b.issuer()).build();
@@ -94,10 +125,22 @@ async fn providers_sharing_an_issuer_are_told_apart_by_audience() {
             .build()
             .expect("provider")
     };
-    let app = serve(router(AuthLayer::new(authenticator(vec![mk("web", "aud-web"), mk("mobile", "aud-mobile")])))).await;
-    let (status, _, body) = get_json(&app.url("/claims"), Some(&issuer.token().audience("aud-mobile").build())).await;
+    let app = serve(router(AuthLayer::new(authenticator(vec![
+        mk("web", "aud-web"),
+        mk("mobile", "aud-mobile"),
+    ]))))
+    .await;
+    let (status, _, body) = get_json(
+        &app.url("/claims"),
+        Some(&issuer.token().audience("aud-mobile").build()),
+    )
+    .await;
     assert_eq!((status, body["provider"].as_str()), (200, Some("mobile")));
-    let (status, _, body) = get_json(&app.url("/claims"), Some(&issuer.token().audience("aud-tv").build())).await;
+    let (status, _, body) = get_json(
+        &app.url("/claims"),
+        Some(&issuer.token().audience("aud-tv").build()),
+    )
+    .await;
     assert_eq!(status, 401);
     assert_eq!(
         body,
@@ -111,31 +154,65 @@ async fn inline_jwks_pem_and_certificate_map_keys() {
     let cert_key = oauth2_api::test_util::TestKey::generate_with_certificate("cert-kid");
     let cert_pem = cert_key.certificate_pem().expect("pem").to_owned();
     let key = issuer.key("ec").expect("key");
-    let build = |name: &str, p: oauth2_api::ProviderBuilder| p.issuer(issuer.issuer()).audience(AUD).build().unwrap_or_else(|e| panic!("{name}: {e}"));
+    let build = |name: &str, p: oauth2_api::ProviderBuilder| {
+        p.issuer(issuer.issuer())
+            .audience(AUD)
+            .build()
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
     let variants = [
-        ("jwks", build("jwks", Provider::builder("p").jwks(issuer.jwks()))),
-        ("jwk", build("jwk", Provider::builder("p").jwks(key.public_jwk().to_string()))),
-        ("pem", build("pem", Provider::builder("p").pem(key.public_pem()))),
-        ("seed-keys-pem", build("seed", Provider::builder("p").keys(key.public_pem()))),
+        (
+            "jwks",
+            build("jwks", Provider::builder("p").jwks(issuer.jwks())),
+        ),
+        (
+            "jwk",
+            build(
+                "jwk",
+                Provider::builder("p").jwks(key.public_jwk().to_string()),
+            ),
+        ),
+        (
+            "pem",
+            build("pem", Provider::builder("p").pem(key.public_pem())),
+        ),
+        (
+            "seed-keys-pem",
+            build("seed", Provider::builder("p").keys(key.public_pem())),
+        ),
     ];
     for (name, p) in variants {
         let app = serve(router(AuthLayer::new(authenticator(vec![p])))).await;
         let token = issuer.token().audience(AUD).build();
-        assert_eq!(get_json(&app.url("/claims"), Some(&token)).await.0, 200, "{name}");
+        assert_eq!(
+            get_json(&app.url("/claims"), Some(&token)).await.0,
+            200,
+            "{name}"
+        );
     }
     let map = json!({ "cert-kid": cert_pem }).to_string();
     let p = build("map", Provider::builder("p").jwks(map));
     let app = serve(router(AuthLayer::new(authenticator(vec![p])))).await;
     let cert_key = std::sync::Arc::new(cert_key);
     let token = issuer.token().audience(AUD).signed_with(cert_key).build();
-    assert_eq!(get_json(&app.url("/claims"), Some(&token)).await.0, 200, "kid map");
+    assert_eq!(
+        get_json(&app.url("/claims"), Some(&token)).await.0,
+        200,
+        "kid map"
+    );
 }
 
 #[tokio::test]
 async fn alg_none_is_rejected() {
     let s = setup().await;
     for none in ["none", "None", "NONE"] {
-        let token = s.issuer.token().audience(AUD).unsigned().header("alg", json!(none)).build();
+        let token = s
+            .issuer
+            .token()
+            .audience(AUD)
+            .unsigned()
+            .header("alg", json!(none))
+            .build();
         let token = format!("{token}AAAA");
         let (status, _, body) = get_json(&s.app.url("/claims"), Some(&token)).await;
         assert_eq!(status, 401, "{none}: {body}");
@@ -146,11 +223,24 @@ async fn alg_none_is_rejected() {
 async fn hs256_signed_with_the_rsa_public_key_is_rejected() {
     let s = setup().await;
     let key = s.issuer.key("a-rs256").expect("key");
-    for secret in [key.public_pem_bytes(), key.public_jwk().to_string().into_bytes(), s.issuer.jwks().into_bytes()] {
-        let token = s.issuer.token().audience(AUD).header("kid", json!("a-rs256")).sign_with_secret(&secret).build();
+    for secret in [
+        key.public_pem_bytes(),
+        key.public_jwk().to_string().into_bytes(),
+        s.issuer.jwks().into_bytes(),
+    ] {
+        let token = s
+            .issuer
+            .token()
+            .audience(AUD)
+            .header("kid", json!("a-rs256"))
+            .sign_with_secret(&secret)
+            .build();
         let (status, _, body) = get_json(&s.app.url("/claims"), Some(&token)).await;
         assert_eq!(status, 401, "{body}");
-        assert_eq!(body["message"]["a"], "token algorithm is not allowed for this provider");
+        assert_eq!(
+            body["message"]["a"],
+            "token algorithm is not allowed for this provider"
+        );
     }
 }
 
@@ -158,14 +248,31 @@ async fn hs256_signed_with_the_rsa_public_key_is_rejected() {
 async fn unknown_kid_is_rejected_after_one_refresh() {
     let s = setup().await;
     let stranger = oauth2_api::test_util::TestKey::generate(Algorithm::ES256, "stranger");
-    let token = s.issuer.token().audience(AUD).signed_with(std::sync::Arc::new(stranger)).build();
+    let token = s
+        .issuer
+        .token()
+        .audience(AUD)
+        .signed_with(std::sync::Arc::new(stranger))
+        .build();
     // Let the first load finish.
-    assert_eq!(get_json(&s.app.url("/claims"), Some(&s.issuer.token().audience(AUD).build())).await.0, 200);
+    assert_eq!(
+        get_json(
+            &s.app.url("/claims"),
+            Some(&s.issuer.token().audience(AUD).build())
+        )
+        .await
+        .0,
+        200
+    );
     let before = s.jwks.fetch_count();
     let (status, _, body) = get_json(&s.app.url("/claims"), Some(&token)).await;
     assert_eq!(status, 401);
     assert_eq!(body["message"]["a"], "token key id is not known");
-    assert_eq!(s.jwks.fetch_count(), before + 1, "one refresh for the unknown kid");
+    assert_eq!(
+        s.jwks.fetch_count(),
+        before + 1,
+        "one refresh for the unknown kid"
+    );
     // Within the rate-limit window a second unknown kid costs no fetch.
     let (status, _, _) = get_json(&s.app.url("/claims"), Some(&token)).await;
     assert_eq!(status, 401);
@@ -175,7 +282,15 @@ async fn unknown_kid_is_rejected_after_one_refresh() {
 #[tokio::test]
 async fn key_rotated_in_is_accepted_at_once_through_the_unknown_kid_refresh() {
     let s = setup().await;
-    assert_eq!(get_json(&s.app.url("/claims"), Some(&s.issuer.token().audience(AUD).build())).await.0, 200);
+    assert_eq!(
+        get_json(
+            &s.app.url("/claims"),
+            Some(&s.issuer.token().audience(AUD).build())
+        )
+        .await
+        .0,
+        200
+    );
     let new_key = s.issuer.add_key(Algorithm::PS256, "a-rotated");
     let token = s.issuer.token().audience(AUD).signed_with(new_key).build();
     assert_eq!(get_json(&s.app.url("/claims"), Some(&token)).await.0, 200);
@@ -184,9 +299,21 @@ async fn key_rotated_in_is_accepted_at_once_through_the_unknown_kid_refresh() {
 #[tokio::test]
 async fn crit_padding_and_oversize_are_rejected() {
     let s = setup().await;
-    let crit = s.issuer.token().audience(AUD).header("crit", json!(["exp"])).header("exp", json!(1)).build();
+    let crit = s
+        .issuer
+        .token()
+        .audience(AUD)
+        .header("crit", json!(["exp"]))
+        .header("exp", json!(1))
+        .build();
     let (status, _, body) = get_json(&s.app.url("/claims"), Some(&crit)).await;
-    assert_eq!((status, body["message"].as_str()), (401, Some("token header has a `crit` extension that is not supported")));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (
+            401,
+            Some("token header has a `crit` extension that is not supported")
+        )
+    );
 
     let good = s.issuer.token().audience(AUD).build();
     let (h, rest) = good.split_once('.').expect("dot");
@@ -198,14 +325,26 @@ async fn crit_padding_and_oversize_are_rejected() {
         .await
         .expect("req");
     // `=` inside the token is outside RFC 6750 syntax (400) or bad base64url (401): never 200.
-    assert!(matches!(res.status().as_u16(), 400 | 401), "{}", res.status());
+    assert!(
+        matches!(res.status().as_u16(), 400 | 401),
+        "{}",
+        res.status()
+    );
     let padded_end = format!("{}=", good);
     let (status, _, _) = get_json(&s.app.url("/claims"), Some(&padded_end)).await;
     assert_eq!(status, 401);
 
-    let big = s.issuer.token().audience(AUD).claim("pad", json!("x".repeat(9000))).build();
+    let big = s
+        .issuer
+        .token()
+        .audience(AUD)
+        .claim("pad", json!("x".repeat(9000)))
+        .build();
     let (status, _, body) = get_json(&s.app.url("/claims"), Some(&big)).await;
-    assert_eq!((status, body["message"].as_str()), (401, Some("token is too large")));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (401, Some("token is too large"))
+    );
 }
 
 #[tokio::test]
