@@ -29,15 +29,42 @@ async fn optional(user: Option<Auth>, name: Option<ProviderName>) -> String {
 async fn typed_claims_deserialize_or_reject_with_401() {
     let s = setup().await;
     let auth = authenticator(vec![provider("a", &s.issuer, &s.jwks.jwks_url())]);
-    let app = serve(Router::new().route("/typed", get(typed)).layer(AuthLayer::new(auth))).await;
-    let good = s.issuer.token().audience(AUD).subject("bob").claim("level", 3.into()).build();
-    let res = crate::support::client().get(app.url("/typed")).bearer_auth(good).send().await.expect("req");
+    let app = serve(
+        Router::new()
+            .route("/typed", get(typed))
+            .layer(AuthLayer::new(auth)),
+    )
+    .await;
+    let good = s
+        .issuer
+        .token()
+        .audience(AUD)
+        .subject("bob")
+        .claim("level", 3.into())
+        .build();
+    let res = crate::support::client()
+        .get(app.url("/typed"))
+        .bearer_auth(good)
+        .send()
+        .await
+        .expect("req");
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.expect("body"), "bob:3");
-    let wrong_shape = s.issuer.token().audience(AUD).claim("level", "high".into()).build();
+    let wrong_shape = s
+        .issuer
+        .token()
+        .audience(AUD)
+        .claim("level", "high".into())
+        .build();
     let (status, _, body) = get_json(&app.url("/typed"), Some(&wrong_shape)).await;
     assert_eq!(status, 401);
-    assert!(body["message"].as_str().expect("message").contains("expected shape"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("expected shape"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -65,8 +92,18 @@ async fn optional_extractors_see_public_and_authenticated_requests() {
 
 #[tokio::test]
 async fn extractor_without_the_layer_is_a_500_that_names_the_layer() {
-    let app = serve(Router::new().route("/me", get(|Auth(u): Auth| async move { u.provider().to_owned() }))).await;
+    let app = serve(Router::new().route(
+        "/me",
+        get(|Auth(u): Auth| async move { u.provider().to_owned() }),
+    ))
+    .await;
     let (status, _, body) = get_json(&app.url("/me"), None).await;
     assert_eq!(status, 500);
-    assert!(body["message"].as_str().expect("message").contains("AuthLayer"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("AuthLayer"),
+        "{body}"
+    );
 }
