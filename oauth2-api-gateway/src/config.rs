@@ -1,0 +1,431 @@
+//! The TOML config file: parsing with line numbers, and turning it into library builders.
+//!
+//! Every error names the file, the line and the field. Unknown fields are errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, Method, Uri};
+use oauth2_api::{Algorithm, Authenticator, ConfigError, Provider};
+use serde::Deserialize;
+use toml::Spanned;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
+use tower_oauth2_api::WebSocketRejection;
+
+/// A config file error: file, line, field, message.
+#[derive(Debug)]
+pub(crate) struct FileError {
+    path: PathBuf,
+    line: Option<usize>,
+    field: String,
+    message: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if !self.field.is_empty() {
+            write!(f, ": `{}`", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<Spanned<String>>,
+    #[serde(default)]
+    public_paths: Vec<String>,
+    upstream: Option<Spanned<String>>,
+    upstream_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    forward_claims: BTreeMap<String, String>,
+    forward_payload_header: Option<Spanned<String>>,
+    cors: Option<Spanned<CorsConfig>>,
+    key_refresh_minutes: Option<Spanned<u64>>,
+    max_token_bytes: Option<usize>,
+    websocket_rejection: Option<Spanned<String>>,
+    #[serde(default)]
+    extra_ca_files: Vec<Spanned<String>>,
+    shutdown_timeout_seconds: Option<u64>,
+    providers: Option<Spanned<BTreeMap<String, Spanned<ProviderConfig>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorsConfig {
+    #[serde(default)]
+    allow_origins: Vec<String>,
+    #[serde(default)]
+    allow_methods: Vec<String>,
+    #[serde(default)]
+    allow_headers: Vec<String>,
+    #[serde(default)]
+    expose_headers: Vec<String>,
+    #[serde(default)]
+    allow_credentials: bool,
+    max_age_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderConfig {
+    issuer: Option<Spanned<String>>,
+    audience: Option<Spanned<OneOrMany>>,
+    keys: Option<Spanned<toml::Value>>,
+    key_refresh_minutes: Option<Spanned<u64>>,
+    algorithms: Option<Spanned<Vec<String>>>,
+    leeway_seconds: Option<u64>,
+    #[serde(default)]
+    required_claims: Vec<String>,
+    #[serde(default)]
+    dangerous_allow_http: bool,
+}
+
+/// Where to send authenticated requests in proxy mode.
+#[derive(Debug, Clone)]
+pub(crate) struct Upstream {
+    pub(crate) scheme: http::uri::Scheme,
+    pub(crate) authority: http::uri::Authority,
+    pub(crate) timeout: Duration,
+}
+
+/// How claims are forwarded to the upstream.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Forwarding {
+    /// claim name → header name
+    pub(crate) claims: Vec<(String, HeaderName)>,
+    pub(crate) payload_header: Option<HeaderName>,
+}
+
+impl Forwarding {
+    /// Every header name the gateway sets, to be stripped from incoming requests.
+    pub(crate) fn header_names(&self) -> impl Iterator<Item = &HeaderName> {
+        self.claims.iter().map(|(_, h)| h).chain(self.payload_header.iter())
+    }
+}
+
+/// A checked configuration, ready to serve.
+#[derive(Debug)]
+pub(crate) struct Gateway {
+    pub(crate) listen: SocketAddr,
+    pub(crate) public_paths: Vec<String>,
+    pub(crate) upstream: Option<Upstream>,
+    pub(crate) forwarding: Forwarding,
+    pub(crate) cors: Option<CorsLayer>,
+    pub(crate) websocket: WebSocketRejection,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) authenticator: Authenticator,
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, span: Range<usize>) -> usize {
+        let end = span.start.min(self.text.len());
+        self.text[..end].bytes().filter(|b| *b == b'\n').count() + 1
+    }
+
+    fn err(&self, span: Option<Range<usize>>, field: impl Into<String>, message: impl Into<String>) -> FileError {
+        FileError {
+            path: self.path.to_owned(),
+            line: span.map(|s| self.line(s)),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads, parses and checks a config file. Nothing starts.
+pub(crate) fn load(path: &Path) -> Result<Gateway, FileError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FileError {
+        path: path.to_owned(),
+        line: None,
+        field: String::new(),
+        message: format!("cannot read the file: {e}"),
+    })?;
+    parse(path, &text)
+}
+
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
+    let ctx = Ctx { path, text };
+    let file: FileConfig = toml::from_str(text).map_err(|e| {
+        let message = e.message().to_owned();
+        let field = message
+            .split('`')
+            .nth(1)
+            .filter(|_| message.contains("field"))
+            .unwrap_or_default()
+            .to_owned();
+        ctx.err(e.span(), field, message)
+    })?;
+
+    let listen = match &file.listen {
+        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        Some(l) => l
+            .get_ref()
+            .parse()
+            .map_err(|_| ctx.err(Some(l.span()), "listen", format!("`{}` is not an address like 127.0.0.1:8080", l.get_ref())))?,
+    };
+
+    let upstream = match &file.upstream {
+        None => None,
+        Some(u) => Some(parse_upstream(&ctx, u, file.upstream_timeout_seconds.unwrap_or(30))?),
+    };
+
+    let forwarding = parse_forwarding(&ctx, &file)?;
+    if upstream.is_none() && (!forwarding.claims.is_empty() || forwarding.payload_header.is_some()) {
+        return Err(ctx.err(None, "forward_claims", "claims can only be forwarded in proxy mode (set `upstream`)"));
+    }
+
+    let cors = match &file.cors {
+        None => None,
+        Some(c) => Some(parse_cors(&ctx, c)?),
+    };
+
+    let websocket = match &file.websocket_rejection {
+        None => WebSocketRejection::Close,
+        Some(w) => match w.get_ref().as_str() {
+            "close" => WebSocketRejection::Close,
+            "http" => WebSocketRejection::HttpError,
+            other => return Err(ctx.err(Some(w.span()), "websocket_rejection", format!("`{other}` is neither \"close\" nor \"http\""))),
+        },
+    };
+
+    for p in &file.public_paths {
+        if !p.starts_with('/') {
+            return Err(ctx.err(None, "public_paths", format!("`{p}` does not start with `/`")));
+        }
+    }
+
+    let authenticator = build_authenticator(&ctx, &file)?;
+    Ok(Gateway {
+        listen,
+        public_paths: file.public_paths,
+        upstream,
+        forwarding,
+        cors,
+        websocket,
+        shutdown_timeout: Duration::from_secs(file.shutdown_timeout_seconds.unwrap_or(10)),
+        authenticator,
+    })
+}
+
+fn parse_upstream(ctx: &Ctx<'_>, u: &Spanned<String>, timeout: u64) -> Result<Upstream, FileError> {
+    let bad = |m: &str| ctx.err(Some(u.span()), "upstream", m.to_owned());
+    let uri: Uri = u.get_ref().parse().map_err(|_| bad("is not a URL like http://127.0.0.1:9000"))?;
+    let scheme = uri.scheme().cloned().ok_or_else(|| bad("has no scheme (http://...)"))?;
+    if scheme != http::uri::Scheme::HTTP {
+        return Err(bad("only http:// upstreams are supported (the gateway terminates TLS-less traffic on a private network)"));
+    }
+    let authority = uri.authority().cloned().ok_or_else(|| bad("has no host"))?;
+    if uri.path() != "/" && !uri.path().is_empty() {
+        return Err(bad("must not have a path"));
+    }
+    if timeout == 0 {
+        return Err(ctx.err(None, "upstream_timeout_seconds", "must be larger than zero"));
+    }
+    Ok(Upstream { scheme, authority, timeout: Duration::from_secs(timeout) })
+}
+
+fn header_name(ctx: &Ctx<'_>, field: &str, name: &str) -> Result<HeaderName, FileError> {
+    HeaderName::from_bytes(name.as_bytes()).map_err(|_| ctx.err(None, field, format!("`{name}` is not a valid header name")))
+}
+
+fn parse_forwarding(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Forwarding, FileError> {
+    let mut f = Forwarding::default();
+    for (claim, header) in &file.forward_claims {
+        f.claims.push((claim.clone(), header_name(ctx, "forward_claims", header)?));
+    }
+    if let Some(h) = &file.forward_payload_header {
+        f.payload_header = Some(header_name(ctx, "forward_payload_header", h.get_ref())?);
+    }
+    Ok(f)
+}
+
+fn parse_cors(ctx: &Ctx<'_>, c: &Spanned<CorsConfig>) -> Result<CorsLayer, FileError> {
+    let span = Some(c.span());
+    let c = c.get_ref();
+    let mut layer = CorsLayer::new();
+    if c.allow_origins.iter().any(|o| o == "*") {
+        if c.allow_credentials {
+            return Err(ctx.err(span, "cors.allow_origins", "\"*\" cannot be combined with allow_credentials"));
+        }
+        layer = layer.allow_origin(AllowOrigin::any());
+    } else {
+        let origins = c
+            .allow_origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o).map_err(|_| ctx.err(span.clone(), "cors.allow_origins", format!("`{o}` is not a valid origin"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        layer = layer.allow_origin(AllowOrigin::list(origins));
+    }
+    let methods = c
+        .allow_methods
+        .iter()
+        .map(|m| Method::from_bytes(m.as_bytes()).map_err(|_| ctx.err(span.clone(), "cors.allow_methods", format!("`{m}` is not a method"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    layer = layer.allow_methods(AllowMethods::list(methods));
+    let headers = c.allow_headers.iter().map(|h| header_name(ctx, "cors.allow_headers", h)).collect::<Result<Vec<_>, _>>()?;
+    layer = layer.allow_headers(AllowHeaders::list(headers));
+    let expose = c.expose_headers.iter().map(|h| header_name(ctx, "cors.expose_headers", h)).collect::<Result<Vec<_>, _>>()?;
+    layer = layer.expose_headers(ExposeHeaders::list(expose));
+    if c.allow_credentials {
+        layer = layer.allow_credentials(true);
+    }
+    if let Some(age) = c.max_age_seconds {
+        layer = layer.max_age(Duration::from_secs(age));
+    }
+    Ok(layer)
+}
+
+fn build_authenticator(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Authenticator, FileError> {
+    let Some(providers) = &file.providers else {
+        return Err(ctx.err(None, "providers", "at least one [providers.NAME] table is required"));
+    };
+    if providers.get_ref().is_empty() {
+        return Err(ctx.err(Some(providers.span()), "providers", "at least one [providers.NAME] table is required"));
+    }
+    let mut builder = Authenticator::builder();
+    if let Some(m) = &file.key_refresh_minutes {
+        if *m.get_ref() == 0 {
+            return Err(ctx.err(Some(m.span()), "key_refresh_minutes", "must be larger than zero"));
+        }
+        builder = builder.key_refresh(Duration::from_secs(m.get_ref() * 60));
+    }
+    if let Some(max) = file.max_token_bytes {
+        builder = builder.max_token_bytes(max);
+    }
+    for ca in &file.extra_ca_files {
+        let pem = std::fs::read_to_string(ca.get_ref())
+            .map_err(|e| ctx.err(Some(ca.span()), "extra_ca_files", format!("cannot read `{}`: {e}", ca.get_ref())))?;
+        builder = builder.add_root_certificate_pem(pem);
+    }
+    for (name, p) in providers.get_ref() {
+        builder = builder.provider(build_provider(ctx, name, p)?);
+    }
+    builder.build().map_err(|e| ctx.err(None, e.field(), e.to_string()))
+}
+
+fn build_provider(ctx: &Ctx<'_>, name: &str, spanned: &Spanned<ProviderConfig>) -> Result<Provider, FileError> {
+    let p = spanned.get_ref();
+    let field = |f: &str| format!("providers.{name}.{f}");
+    let mut b = Provider::builder(name);
+    if let Some(i) = &p.issuer {
+        b = b.issuer(i.get_ref());
+    }
+    match p.audience.as_ref().map(Spanned::get_ref) {
+        Some(OneOrMany::One(a)) => b = b.audience(a),
+        Some(OneOrMany::Many(list)) => b = b.audiences(list.iter().cloned()),
+        None => {}
+    }
+    match p.keys.as_ref().map(Spanned::get_ref) {
+        Some(toml::Value::String(s)) => b = b.keys(s.clone()),
+        Some(v @ toml::Value::Table(_)) => {
+            let json = serde_json::to_string(v).map_err(|e| ctx.err(p.keys.as_ref().map(Spanned::span), field("keys"), e.to_string()))?;
+            b = b.jwks(json);
+        }
+        Some(_) => {
+            return Err(ctx.err(p.keys.as_ref().map(Spanned::span), field("keys"), "must be a URL, a PEM or JSON string, or an inline JWK set table"));
+        }
+        None => {}
+    }
+    if let Some(m) = &p.key_refresh_minutes {
+        if *m.get_ref() == 0 {
+            return Err(ctx.err(Some(m.span()), field("key_refresh_minutes"), "must be larger than zero"));
+        }
+        b = b.key_refresh(Duration::from_secs(m.get_ref() * 60));
+    }
+    if let Some(algs) = &p.algorithms {
+        let parsed = algs
+            .get_ref()
+            .iter()
+            .map(|a| a.parse::<Algorithm>().map_err(|e| ctx.err(Some(algs.span()), field("algorithms"), e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        b = b.algorithms(parsed);
+    }
+    if let Some(l) = p.leeway_seconds {
+        b = b.leeway(Duration::from_secs(l));
+    }
+    for c in &p.required_claims {
+        b = b.require_claim(c.clone());
+    }
+    if p.dangerous_allow_http {
+        b = b.dangerous_allow_http();
+    }
+    b.build().map_err(|e: ConfigError| {
+        let span = match e.field() {
+            "issuer" => p.issuer.as_ref().map(Spanned::span),
+            "audience" => p.audience.as_ref().map(Spanned::span),
+            "keys" => p.keys.as_ref().map(Spanned::span),
+            "algorithms" => p.algorithms.as_ref().map(Spanned::span),
+            _ => None,
+        }
+        .or_else(|| Some(spanned.span()));
+        ctx.err(span, field(e.field()), e.message().to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        parse(Path::new("gw.toml"), text).map(|_| ()).unwrap_err().to_string()
+    }
+
+    const PROVIDER: &str = "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"https://i/jwks\"\n";
+
+    #[test]
+    fn missing_issuer_names_file_line_and_field() {
+        let e = error("listen = \"127.0.0.1:0\"\n\n[providers.p]\naudience = \"a\"\nkeys = \"https://i/jwks\"\n");
+        assert_eq!(e, "gw.toml:3: `providers.p.issuer`: is missing");
+    }
+
+    #[test]
+    fn http_key_url_is_refused_on_its_line() {
+        let e = error("[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"http://i/jwks\"\n");
+        assert!(e.starts_with("gw.toml:4: `providers.p.keys`: an `http://` key URL is refused"), "{e}");
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        let e = error(&format!("lisen = \"127.0.0.1:1\"\n{PROVIDER}"));
+        assert!(e.starts_with("gw.toml:1: `lisen`"), "{e}");
+        let e = error(&format!("{PROVIDER}audiance = \"x\"\n"));
+        assert!(e.starts_with("gw.toml:5: `audiance`"), "{e}");
+    }
+
+    #[test]
+    fn bad_listen_address_is_named() {
+        let e = error(&format!("listen = \"localhost\"\n{PROVIDER}"));
+        assert!(e.starts_with("gw.toml:1: `listen`"), "{e}");
+    }
+
+    #[test]
+    fn inline_jwk_set_table_and_audience_list_parse() {
+        let jwk = r#"keys = { keys = [{ kty = "OKP", crv = "Ed25519", x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid = "k" }] }"#;
+        let text = format!("[providers.p]\nissuer = \"https://i\"\naudience = [\"a\", \"b\"]\n{jwk}\n");
+        let gw = parse(Path::new("gw.toml"), &text).expect("parses");
+        let p = gw.authenticator.providers().next().expect("provider");
+        assert_eq!(p.audiences(), ["a", "b"]);
+    }
+}

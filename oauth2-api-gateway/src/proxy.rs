@@ -1,0 +1,216 @@
+//! Proxy mode: a streaming reverse proxy on hyper.
+//!
+//! Bodies stream both ways (nothing is buffered whole). Hop-by-hop headers are removed, the
+//! forwarding headers are set, claims are forwarded as configured after any incoming header
+//! of the same name is removed, and WebSocket upgrades are passed through once authenticated.
+//! Upstream down: 502; no response head within the timeout: 504.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use oauth2_api::Authenticated;
+use serde_json::{Value, json};
+
+use crate::config::{Forwarding, Upstream};
+
+/// The proxy's state.
+#[derive(Debug)]
+pub(crate) struct Proxy {
+    upstream: Upstream,
+    forwarding: Forwarding,
+    client: Client<HttpConnector, Body>,
+}
+
+impl Proxy {
+    pub(crate) fn new(upstream: Upstream, forwarding: Forwarding) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(upstream.timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Self { upstream, forwarding, client }
+    }
+}
+
+pub(crate) fn router(proxy: Arc<Proxy>) -> Router {
+    Router::new().fallback(forward).with_state(proxy)
+}
+
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+];
+
+/// Removes hop-by-hop headers (RFC 9110 section 7.6.1), including those the `Connection`
+/// header names. `Upgrade` is kept only for a WebSocket upgrade.
+fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        if !(keep_upgrade && name == header::UPGRADE) {
+            headers.remove(name);
+        }
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if keep_upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    } else {
+        headers.remove(header::UPGRADE);
+    }
+}
+
+fn is_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+fn claim_header_value(value: &Value) -> Option<HeaderValue> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")
+        }
+        other => other.to_string(),
+    };
+    HeaderValue::from_str(&text).ok()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "message": message }))).into_response()
+}
+
+async fn forward(State(proxy): State<Arc<Proxy>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, mut req: Request) -> Response {
+    let websocket = is_websocket(req.headers());
+    let original_host = req.headers().get(header::HOST).cloned();
+    let authenticated = req.extensions().get::<Authenticated>().cloned();
+    let headers = req.headers_mut();
+    strip_hop_by_hop(headers, websocket);
+    // Never let a client set the headers the gateway vouches for.
+    for name in proxy.forwarding.header_names() {
+        headers.remove(name);
+    }
+    if let Some(user) = &authenticated {
+        for (claim, name) in &proxy.forwarding.claims {
+            match user.claim(claim).and_then(claim_header_value) {
+                Some(v) => {
+                    headers.insert(name.clone(), v);
+                }
+                None if user.claim(claim).is_some() => {
+                    tracing::warn!(claim, header = %name, "claim cannot be sent as a header value; not forwarded");
+                }
+                None => {}
+            }
+        }
+        if let Some(name) = &proxy.forwarding.payload_header {
+            let payload = Value::Object(user.claims().clone()).to_string();
+            let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload);
+            if let Ok(v) = HeaderValue::from_str(&encoded) {
+                headers.insert(name.clone(), v);
+            }
+        }
+    }
+    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prior) => format!("{prior}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
+        headers.insert("x-forwarded-for", v);
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    if let Some(host) = original_host {
+        headers.insert("x-forwarded-host", host);
+    }
+    headers.remove(header::HOST);
+
+    let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let uri = Uri::builder()
+        .scheme(proxy.upstream.scheme.clone())
+        .authority(proxy.upstream.authority.clone())
+        .path_and_query(path_and_query)
+        .build();
+    match uri {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => return error(StatusCode::BAD_REQUEST, "request target cannot be forwarded"),
+    }
+    let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
+
+    let sent = tokio::time::timeout(proxy.upstream.timeout, proxy.client.request(req)).await;
+    let mut response = match sent {
+        Err(_) => {
+            tracing::warn!(upstream = %proxy.upstream.authority, "upstream timed out");
+            return error(StatusCode::GATEWAY_TIMEOUT, "upstream timed out");
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(upstream = %proxy.upstream.authority, error = %e, "upstream unreachable");
+            return error(StatusCode::BAD_GATEWAY, "upstream unreachable");
+        }
+        Ok(Ok(r)) => r,
+    };
+
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client_upgrade) = client_upgrade {
+            let upstream_upgrade = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                let (Ok(client), Ok(upstream)) = (client_upgrade.await, upstream_upgrade.await) else {
+                    tracing::debug!("websocket upgrade did not complete");
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(upstream)).await;
+            });
+            return response.map(|_| Body::empty());
+        }
+    }
+    strip_hop_by_hop(response.headers_mut(), false);
+    response.map(Body::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("keep-alive, x-secret"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("te", HeaderValue::from_static("trailers"));
+        h.insert("upgrade", HeaderValue::from_static("h2c"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h, false);
+        let names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["x-kept"]);
+    }
+
+    #[test]
+    fn claims_become_header_values() {
+        assert_eq!(claim_header_value(&json!("a b")), Some(HeaderValue::from_static("a b")));
+        assert_eq!(claim_header_value(&json!(["r1", "r2"])), Some(HeaderValue::from_static("r1 r2")));
+        assert_eq!(claim_header_value(&json!(42)), Some(HeaderValue::from_static("42")));
+        assert_eq!(claim_header_value(&json!("line\nbreak")), None);
+    }
+}

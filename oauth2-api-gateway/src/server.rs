@@ -1,0 +1,109 @@
+//! Running a [`Gateway`]: the router (echo or proxy), the auth and CORS layers, graceful
+//! shutdown.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_oauth2_api::AuthLayer;
+
+use crate::config::{self, Gateway};
+
+/// `serve --config FILE [--check]`.
+pub(crate) async fn serve_file(path: &Path, check: bool) -> Result<ExitCode, String> {
+    let gateway = config::load(path).map_err(|e| e.to_string())?;
+    if check {
+        println!(
+            "{}: ok ({} provider(s), {} mode)",
+            path.display(),
+            gateway.authenticator.providers().count(),
+            if gateway.upstream.is_some() { "proxy" } else { "echo" }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let listener = bind(gateway.listen, "listen (in the config file)").await?;
+    run(gateway, listener).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Binds `addr`, with an error that names the address and how to change it.
+pub(crate) async fn bind(addr: SocketAddr, how_to_change: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            format!("port {} is already in use on {}: choose another with {how_to_change}", addr.port(), addr.ip())
+        } else {
+            format!("cannot listen on {addr}: {e} (change it with {how_to_change})")
+        }
+    })
+}
+
+/// The gateway's router: echo or proxy behind the auth layer, CORS outside it.
+pub(crate) fn router(gateway: &Gateway) -> Router {
+    let auth = AuthLayer::new(gateway.authenticator.clone())
+        .public_paths(gateway.public_paths.iter().cloned())
+        .websocket_rejection(gateway.websocket);
+    let app = match &gateway.upstream {
+        None => crate::echo::router(),
+        Some(upstream) => crate::proxy::router(Arc::new(crate::proxy::Proxy::new(upstream.clone(), gateway.forwarding.clone()))),
+    };
+    let app = app.layer(auth);
+    match &gateway.cors {
+        Some(cors) => app.layer(cors.clone()),
+        None => app,
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C, then drains in-flight requests for at most the
+/// configured time.
+pub(crate) async fn run(gateway: Gateway, listener: TcpListener) -> Result<(), String> {
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let mode = if gateway.upstream.is_some() { "proxy" } else { "echo" };
+    tracing::info!(address = %local, mode, "gateway listening");
+    println!("listening on http://{local}");
+    let drain = gateway.shutdown_timeout;
+    let app = router(&gateway).into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = tx.send(true);
+    });
+    let mut drain_rx = rx.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+        tracing::info!("shutting down: draining in-flight requests");
+    });
+    tokio::select! {
+        result = server => result.map_err(|e| format!("server error: {e}"))?,
+        () = async {
+            let _ = drain_rx.wait_for(|stop| *stop).await;
+            tokio::time::sleep(drain).await;
+        } => tracing::warn!(seconds = drain.as_secs(), "drain timed out; closing remaining connections"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
