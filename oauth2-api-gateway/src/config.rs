@@ -116,7 +116,10 @@ pub(crate) struct Forwarding {
 impl Forwarding {
     /// Every header name the gateway sets, to be stripped from incoming requests.
     pub(crate) fn header_names(&self) -> impl Iterator<Item = &HeaderName> {
-        self.claims.iter().map(|(_, h)| h).chain(self.payload_header.iter())
+        self.claims
+            .iter()
+            .map(|(_, h)| h)
+            .chain(self.payload_header.iter())
     }
 }
 
@@ -144,7 +147,12 @@ impl Ctx<'_> {
         self.text[..end].bytes().filter(|b| *b == b'\n').count() + 1
     }
 
-    fn err(&self, span: Option<Range<usize>>, field: impl Into<String>, message: impl Into<String>) -> FileError {
+    fn err(
+        &self,
+        span: Option<Range<usize>>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> FileError {
         FileError {
             path: self.path.to_owned(),
             line: span.map(|s| self.line(s)),
@@ -180,20 +188,32 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
 
     let listen = match &file.listen {
         None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-        Some(l) => l
-            .get_ref()
-            .parse()
-            .map_err(|_| ctx.err(Some(l.span()), "listen", format!("`{}` is not an address like 127.0.0.1:8080", l.get_ref())))?,
+        Some(l) => l.get_ref().parse().map_err(|_| {
+            ctx.err(
+                Some(l.span()),
+                "listen",
+                format!("`{}` is not an address like 127.0.0.1:8080", l.get_ref()),
+            )
+        })?,
     };
 
     let upstream = match &file.upstream {
         None => None,
-        Some(u) => Some(parse_upstream(&ctx, u, file.upstream_timeout_seconds.unwrap_or(30))?),
+        Some(u) => Some(parse_upstream(
+            &ctx,
+            u,
+            file.upstream_timeout_seconds.unwrap_or(30),
+        )?),
     };
 
     let forwarding = parse_forwarding(&ctx, &file)?;
-    if upstream.is_none() && (!forwarding.claims.is_empty() || forwarding.payload_header.is_some()) {
-        return Err(ctx.err(None, "forward_claims", "claims can only be forwarded in proxy mode (set `upstream`)"));
+    if upstream.is_none() && (!forwarding.claims.is_empty() || forwarding.payload_header.is_some())
+    {
+        return Err(ctx.err(
+            None,
+            "forward_claims",
+            "claims can only be forwarded in proxy mode (set `upstream`)",
+        ));
     }
 
     let cors = match &file.cors {
@@ -206,13 +226,23 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
         Some(w) => match w.get_ref().as_str() {
             "close" => WebSocketRejection::Close,
             "http" => WebSocketRejection::HttpError,
-            other => return Err(ctx.err(Some(w.span()), "websocket_rejection", format!("`{other}` is neither \"close\" nor \"http\""))),
+            other => {
+                return Err(ctx.err(
+                    Some(w.span()),
+                    "websocket_rejection",
+                    format!("`{other}` is neither \"close\" nor \"http\""),
+                ));
+            }
         },
     };
 
     for p in &file.public_paths {
         if !p.starts_with('/') {
-            return Err(ctx.err(None, "public_paths", format!("`{p}` does not start with `/`")));
+            return Err(ctx.err(
+                None,
+                "public_paths",
+                format!("`{p}` does not start with `/`"),
+            ));
         }
     }
 
@@ -231,10 +261,18 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
 
 fn parse_upstream(ctx: &Ctx<'_>, u: &Spanned<String>, timeout: u64) -> Result<Upstream, FileError> {
     let bad = |m: &str| ctx.err(Some(u.span()), "upstream", m.to_owned());
-    let uri: Uri = u.get_ref().parse().map_err(|_| bad("is not a URL like http://127.0.0.1:9000"))?;
-    let scheme = uri.scheme().cloned().ok_or_else(|| bad("has no scheme (http://...)"))?;
+    let uri: Uri = u
+        .get_ref()
+        .parse()
+        .map_err(|_| bad("is not a URL like http://127.0.0.1:9000"))?;
+    let scheme = uri
+        .scheme()
+        .cloned()
+        .ok_or_else(|| bad("has no scheme (http://...)"))?;
     if scheme != http::uri::Scheme::HTTP {
-        return Err(bad("only http:// upstreams are supported (the gateway terminates TLS-less traffic on a private network)"));
+        return Err(bad(
+            "only http:// upstreams are supported (the gateway terminates TLS-less traffic on a private network)",
+        ));
     }
     let authority = uri.authority().cloned().ok_or_else(|| bad("has no host"))?;
     if uri.path() != "/" && !uri.path().is_empty() {
@@ -243,17 +281,23 @@ fn parse_upstream(ctx: &Ctx<'_>, u: &Spanned<String>, timeout: u64) -> Result<Up
     if timeout == 0 {
         return Err(ctx.err(None, "upstream_timeout_seconds", "must be larger than zero"));
     }
-    Ok(Upstream { scheme, authority, timeout: Duration::from_secs(timeout) })
+    Ok(Upstream {
+        scheme,
+        authority,
+        timeout: Duration::from_secs(timeout),
+    })
 }
 
 fn header_name(ctx: &Ctx<'_>, field: &str, name: &str) -> Result<HeaderName, FileError> {
-    HeaderName::from_bytes(name.as_bytes()).map_err(|_| ctx.err(None, field, format!("`{name}` is not a valid header name")))
+    HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| ctx.err(None, field, format!("`{name}` is not a valid header name")))
 }
 
 fn parse_forwarding(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Forwarding, FileError> {
     let mut f = Forwarding::default();
     for (claim, header) in &file.forward_claims {
-        f.claims.push((claim.clone(), header_name(ctx, "forward_claims", header)?));
+        f.claims
+            .push((claim.clone(), header_name(ctx, "forward_claims", header)?));
     }
     if let Some(h) = &file.forward_payload_header {
         f.payload_header = Some(header_name(ctx, "forward_payload_header", h.get_ref())?);
@@ -267,26 +311,54 @@ fn parse_cors(ctx: &Ctx<'_>, c: &Spanned<CorsConfig>) -> Result<CorsLayer, FileE
     let mut layer = CorsLayer::new();
     if c.allow_origins.iter().any(|o| o == "*") {
         if c.allow_credentials {
-            return Err(ctx.err(span, "cors.allow_origins", "\"*\" cannot be combined with allow_credentials"));
+            return Err(ctx.err(
+                span,
+                "cors.allow_origins",
+                "\"*\" cannot be combined with allow_credentials",
+            ));
         }
         layer = layer.allow_origin(AllowOrigin::any());
     } else {
         let origins = c
             .allow_origins
             .iter()
-            .map(|o| HeaderValue::from_str(o).map_err(|_| ctx.err(span.clone(), "cors.allow_origins", format!("`{o}` is not a valid origin"))))
+            .map(|o| {
+                HeaderValue::from_str(o).map_err(|_| {
+                    ctx.err(
+                        span.clone(),
+                        "cors.allow_origins",
+                        format!("`{o}` is not a valid origin"),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         layer = layer.allow_origin(AllowOrigin::list(origins));
     }
     let methods = c
         .allow_methods
         .iter()
-        .map(|m| Method::from_bytes(m.as_bytes()).map_err(|_| ctx.err(span.clone(), "cors.allow_methods", format!("`{m}` is not a method"))))
+        .map(|m| {
+            Method::from_bytes(m.as_bytes()).map_err(|_| {
+                ctx.err(
+                    span.clone(),
+                    "cors.allow_methods",
+                    format!("`{m}` is not a method"),
+                )
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     layer = layer.allow_methods(AllowMethods::list(methods));
-    let headers = c.allow_headers.iter().map(|h| header_name(ctx, "cors.allow_headers", h)).collect::<Result<Vec<_>, _>>()?;
+    let headers = c
+        .allow_headers
+        .iter()
+        .map(|h| header_name(ctx, "cors.allow_headers", h))
+        .collect::<Result<Vec<_>, _>>()?;
     layer = layer.allow_headers(AllowHeaders::list(headers));
-    let expose = c.expose_headers.iter().map(|h| header_name(ctx, "cors.expose_headers", h)).collect::<Result<Vec<_>, _>>()?;
+    let expose = c
+        .expose_headers
+        .iter()
+        .map(|h| header_name(ctx, "cors.expose_headers", h))
+        .collect::<Result<Vec<_>, _>>()?;
     layer = layer.expose_headers(ExposeHeaders::list(expose));
     if c.allow_credentials {
         layer = layer.allow_credentials(true);
@@ -299,15 +371,27 @@ fn parse_cors(ctx: &Ctx<'_>, c: &Spanned<CorsConfig>) -> Result<CorsLayer, FileE
 
 fn build_authenticator(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Authenticator, FileError> {
     let Some(providers) = &file.providers else {
-        return Err(ctx.err(None, "providers", "at least one [providers.NAME] table is required"));
+        return Err(ctx.err(
+            None,
+            "providers",
+            "at least one [providers.NAME] table is required",
+        ));
     };
     if providers.get_ref().is_empty() {
-        return Err(ctx.err(Some(providers.span()), "providers", "at least one [providers.NAME] table is required"));
+        return Err(ctx.err(
+            Some(providers.span()),
+            "providers",
+            "at least one [providers.NAME] table is required",
+        ));
     }
     let mut builder = Authenticator::builder();
     if let Some(m) = &file.key_refresh_minutes {
         if *m.get_ref() == 0 {
-            return Err(ctx.err(Some(m.span()), "key_refresh_minutes", "must be larger than zero"));
+            return Err(ctx.err(
+                Some(m.span()),
+                "key_refresh_minutes",
+                "must be larger than zero",
+            ));
         }
         builder = builder.key_refresh(Duration::from_secs(m.get_ref() * 60));
     }
@@ -315,17 +399,28 @@ fn build_authenticator(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Authenticator
         builder = builder.max_token_bytes(max);
     }
     for ca in &file.extra_ca_files {
-        let pem = std::fs::read_to_string(ca.get_ref())
-            .map_err(|e| ctx.err(Some(ca.span()), "extra_ca_files", format!("cannot read `{}`: {e}", ca.get_ref())))?;
+        let pem = std::fs::read_to_string(ca.get_ref()).map_err(|e| {
+            ctx.err(
+                Some(ca.span()),
+                "extra_ca_files",
+                format!("cannot read `{}`: {e}", ca.get_ref()),
+            )
+        })?;
         builder = builder.add_root_certificate_pem(pem);
     }
     for (name, p) in providers.get_ref() {
         builder = builder.provider(build_provider(ctx, name, p)?);
     }
-    builder.build().map_err(|e| ctx.err(None, e.field(), e.to_string()))
+    builder
+        .build()
+        .map_err(|e| ctx.err(None, e.field(), e.to_string()))
 }
 
-fn build_provider(ctx: &Ctx<'_>, name: &str, spanned: &Spanned<ProviderConfig>) -> Result<Provider, FileError> {
+fn build_provider(
+    ctx: &Ctx<'_>,
+    name: &str,
+    spanned: &Spanned<ProviderConfig>,
+) -> Result<Provider, FileError> {
     let p = spanned.get_ref();
     let field = |f: &str| format!("providers.{name}.{f}");
     let mut b = Provider::builder(name);
@@ -340,17 +435,31 @@ fn build_provider(ctx: &Ctx<'_>, name: &str, spanned: &Spanned<ProviderConfig>) 
     match p.keys.as_ref().map(Spanned::get_ref) {
         Some(toml::Value::String(s)) => b = b.keys(s.clone()),
         Some(v @ toml::Value::Table(_)) => {
-            let json = serde_json::to_string(v).map_err(|e| ctx.err(p.keys.as_ref().map(Spanned::span), field("keys"), e.to_string()))?;
+            let json = serde_json::to_string(v).map_err(|e| {
+                ctx.err(
+                    p.keys.as_ref().map(Spanned::span),
+                    field("keys"),
+                    e.to_string(),
+                )
+            })?;
             b = b.jwks(json);
         }
         Some(_) => {
-            return Err(ctx.err(p.keys.as_ref().map(Spanned::span), field("keys"), "must be a URL, a PEM or JSON string, or an inline JWK set table"));
+            return Err(ctx.err(
+                p.keys.as_ref().map(Spanned::span),
+                field("keys"),
+                "must be a URL, a PEM or JSON string, or an inline JWK set table",
+            ));
         }
         None => {}
     }
     if let Some(m) = &p.key_refresh_minutes {
         if *m.get_ref() == 0 {
-            return Err(ctx.err(Some(m.span()), field("key_refresh_minutes"), "must be larger than zero"));
+            return Err(ctx.err(
+                Some(m.span()),
+                field("key_refresh_minutes"),
+                "must be larger than zero",
+            ));
         }
         b = b.key_refresh(Duration::from_secs(m.get_ref() * 60));
     }
@@ -358,7 +467,10 @@ fn build_provider(ctx: &Ctx<'_>, name: &str, spanned: &Spanned<ProviderConfig>) 
         let parsed = algs
             .get_ref()
             .iter()
-            .map(|a| a.parse::<Algorithm>().map_err(|e| ctx.err(Some(algs.span()), field("algorithms"), e.to_string())))
+            .map(|a| {
+                a.parse::<Algorithm>()
+                    .map_err(|e| ctx.err(Some(algs.span()), field("algorithms"), e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         b = b.algorithms(parsed);
     }
@@ -389,21 +501,32 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> String {
-        parse(Path::new("gw.toml"), text).map(|_| ()).unwrap_err().to_string()
+        parse(Path::new("gw.toml"), text)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
     }
 
-    const PROVIDER: &str = "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"https://i/jwks\"\n";
+    const PROVIDER: &str =
+        "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"https://i/jwks\"\n";
 
     #[test]
     fn missing_issuer_names_file_line_and_field() {
-        let e = error("listen = \"127.0.0.1:0\"\n\n[providers.p]\naudience = \"a\"\nkeys = \"https://i/jwks\"\n");
+        let e = error(
+            "listen = \"127.0.0.1:0\"\n\n[providers.p]\naudience = \"a\"\nkeys = \"https://i/jwks\"\n",
+        );
         assert_eq!(e, "gw.toml:3: `providers.p.issuer`: is missing");
     }
 
     #[test]
     fn http_key_url_is_refused_on_its_line() {
-        let e = error("[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"http://i/jwks\"\n");
-        assert!(e.starts_with("gw.toml:4: `providers.p.keys`: an `http://` key URL is refused"), "{e}");
+        let e = error(
+            "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"http://i/jwks\"\n",
+        );
+        assert!(
+            e.starts_with("gw.toml:4: `providers.p.keys`: an `http://` key URL is refused"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -423,7 +546,8 @@ mod tests {
     #[test]
     fn inline_jwk_set_table_and_audience_list_parse() {
         let jwk = r#"keys = { keys = [{ kty = "OKP", crv = "Ed25519", x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid = "k" }] }"#;
-        let text = format!("[providers.p]\nissuer = \"https://i\"\naudience = [\"a\", \"b\"]\n{jwk}\n");
+        let text =
+            format!("[providers.p]\nissuer = \"https://i\"\naudience = [\"a\", \"b\"]\n{jwk}\n");
         let gw = parse(Path::new("gw.toml"), &text).expect("parses");
         let p = gw.authenticator.providers().next().expect("provider");
         assert_eq!(p.audiences(), ["a", "b"]);

@@ -22,7 +22,10 @@ pub(crate) async fn run(port: u16) -> Result<ExitCode, String> {
     // The embedded issuer serves its JWKS over HTTPS with its own CA, which the gateway
     // trusts explicitly: the same path a real provider takes, no dangerous options.
     let issuer = TestIssuer::new(ISSUER).with_key(Algorithm::RS256, "demo-rs256");
-    let jwks = issuer.serve_https().await.map_err(|e| format!("cannot start the demo issuer: {e}"))?;
+    let jwks = issuer
+        .serve_https()
+        .await
+        .map_err(|e| format!("cannot start the demo issuer: {e}"))?;
     let ca = jwks.ca_pem().ok_or("the demo issuer has no CA")?.to_owned();
     let provider = Provider::builder("demo")
         .issuer(ISSUER)
@@ -36,10 +39,25 @@ pub(crate) async fn run(port: u16) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| e.to_string())?;
 
-    let token = issuer.token().audience(AUDIENCE).subject("alice").claim("scope", "read:echo".into()).expires_in(3600).build();
-    let forged = issuer.token().audience(AUDIENCE).subject("mallory").claim("scope", "admin".into()).expires_in(3600).build();
+    let token = issuer
+        .token()
+        .audience(AUDIENCE)
+        .subject("alice")
+        .claim("scope", "read:echo".into())
+        .expires_in(3600)
+        .build();
+    let forged = issuer
+        .token()
+        .audience(AUDIENCE)
+        .subject("mallory")
+        .claim("scope", "admin".into())
+        .expires_in(3600)
+        .build();
     let tampered = splice_payload(&token, &forged);
-    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
 
     println!("oauth2-api gateway demo");
     println!("  issuer       {ISSUER}");
@@ -49,9 +67,13 @@ pub(crate) async fn run(port: u16) -> Result<ExitCode, String> {
     println!();
     println!("A valid token (1 hour):\n{token}\n");
     println!("# public path (200)\ncurl -i {base}/health\n");
-    println!("# protected path with the token (200, echoes the claims)\ncurl -i -H 'Authorization: Bearer {token}' {base}/api/hello\n");
+    println!(
+        "# protected path with the token (200, echoes the claims)\ncurl -i -H 'Authorization: Bearer {token}' {base}/api/hello\n"
+    );
     println!("# no token (400)\ncurl -i {base}/api/hello\n");
-    println!("# tampered token: alice's signature on mallory's claims (401)\ncurl -i -H 'Authorization: Bearer {tampered}' {base}/api/hello\n");
+    println!(
+        "# tampered token: alice's signature on mallory's claims (401)\ncurl -i -H 'Authorization: Bearer {tampered}' {base}/api/hello\n"
+    );
     println!("Ctrl-C to stop.");
 
     let gateway = Gateway {

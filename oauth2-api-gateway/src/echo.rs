@@ -17,7 +17,11 @@ fn body(user: &Auth) -> Value {
     json!({ "provider": user.provider(), "claims": user.claims() })
 }
 
-async fn echo(user: Option<Auth>, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>, uri: Uri) -> Response {
+async fn echo(
+    user: Option<Auth>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    uri: Uri,
+) -> Response {
     let Some(user) = user else {
         // Only public paths get here without a token.
         return Json(json!({ "public": true, "path": uri.path() })).into_response();
@@ -28,7 +32,10 @@ async fn echo(user: Option<Auth>, ws: Result<WebSocketUpgrade, WebSocketUpgradeR
             .on_upgrade(move |mut socket| async move {
                 let _ = socket.send(Message::Text(payload.to_string().into())).await;
                 let _ = socket
-                    .send(Message::Close(Some(CloseFrame { code: 1000, reason: "done".into() })))
+                    .send(Message::Close(Some(CloseFrame {
+                        code: 1000,
+                        reason: "done".into(),
+                    })))
                     .await;
             })
             .into_response(),

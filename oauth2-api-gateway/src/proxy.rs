@@ -37,7 +37,11 @@ impl Proxy {
         connector.set_connect_timeout(Some(upstream.timeout));
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        Self { upstream, forwarding, client }
+        Self {
+            upstream,
+            forwarding,
+            client,
+        }
     }
 }
 
@@ -91,9 +95,11 @@ fn is_websocket(headers: &HeaderMap) -> bool {
 fn claim_header_value(value: &Value) -> Option<HeaderValue> {
     let text = match value {
         Value::String(s) => s.clone(),
-        Value::Array(items) if items.iter().all(Value::is_string) => {
-            items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")
-        }
+        Value::Array(items) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
         other => other.to_string(),
     };
     HeaderValue::from_str(&text).ok()
@@ -103,7 +109,11 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "message": message }))).into_response()
 }
 
-async fn forward(State(proxy): State<Arc<Proxy>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, mut req: Request) -> Response {
+async fn forward(
+    State(proxy): State<Arc<Proxy>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+) -> Response {
     let websocket = is_websocket(req.headers());
     let original_host = req.headers().get(header::HOST).cloned();
     let authenticated = req.extensions().get::<Authenticated>().cloned();
@@ -146,7 +156,11 @@ async fn forward(State(proxy): State<Arc<Proxy>>, ConnectInfo(peer): ConnectInfo
     }
     headers.remove(header::HOST);
 
-    let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
     let uri = Uri::builder()
         .scheme(proxy.upstream.scheme.clone())
         .authority(proxy.upstream.authority.clone())
@@ -154,7 +168,12 @@ async fn forward(State(proxy): State<Arc<Proxy>>, ConnectInfo(peer): ConnectInfo
         .build();
     match uri {
         Ok(uri) => *req.uri_mut() = uri,
-        Err(_) => return error(StatusCode::BAD_REQUEST, "request target cannot be forwarded"),
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "request target cannot be forwarded",
+            );
+        }
     }
     let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
 
@@ -171,18 +190,22 @@ async fn forward(State(proxy): State<Arc<Proxy>>, ConnectInfo(peer): ConnectInfo
         Ok(Ok(r)) => r,
     };
 
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-        if let Some(client_upgrade) = client_upgrade {
-            let upstream_upgrade = hyper::upgrade::on(&mut response);
-            tokio::spawn(async move {
-                let (Ok(client), Ok(upstream)) = (client_upgrade.await, upstream_upgrade.await) else {
-                    tracing::debug!("websocket upgrade did not complete");
-                    return;
-                };
-                let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(upstream)).await;
-            });
-            return response.map(|_| Body::empty());
-        }
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+        && let Some(client_upgrade) = client_upgrade
+    {
+        let upstream_upgrade = hyper::upgrade::on(&mut response);
+        tokio::spawn(async move {
+            let (Ok(client), Ok(upstream)) = (client_upgrade.await, upstream_upgrade.await) else {
+                tracing::debug!("websocket upgrade did not complete");
+                return;
+            };
+            let _ = tokio::io::copy_bidirectional(
+                &mut TokioIo::new(client),
+                &mut TokioIo::new(upstream),
+            )
+            .await;
+        });
+        return response.map(|_| Body::empty());
     }
     strip_hop_by_hop(response.headers_mut(), false);
     response.map(Body::new)
@@ -195,7 +218,10 @@ mod tests {
     #[test]
     fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {
         let mut h = HeaderMap::new();
-        h.insert("connection", HeaderValue::from_static("keep-alive, x-secret"));
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("te", HeaderValue::from_static("trailers"));
@@ -208,9 +234,18 @@ mod tests {
 
     #[test]
     fn claims_become_header_values() {
-        assert_eq!(claim_header_value(&json!("a b")), Some(HeaderValue::from_static("a b")));
-        assert_eq!(claim_header_value(&json!(["r1", "r2"])), Some(HeaderValue::from_static("r1 r2")));
-        assert_eq!(claim_header_value(&json!(42)), Some(HeaderValue::from_static("42")));
+        assert_eq!(
+            claim_header_value(&json!("a b")),
+            Some(HeaderValue::from_static("a b"))
+        );
+        assert_eq!(
+            claim_header_value(&json!(["r1", "r2"])),
+            Some(HeaderValue::from_static("r1 r2"))
+        );
+        assert_eq!(
+            claim_header_value(&json!(42)),
+            Some(HeaderValue::from_static("42"))
+        );
         assert_eq!(claim_header_value(&json!("line\nbreak")), None);
     }
 }

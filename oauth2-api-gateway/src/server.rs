@@ -20,7 +20,11 @@ pub(crate) async fn serve_file(path: &Path, check: bool) -> Result<ExitCode, Str
             "{}: ok ({} provider(s), {} mode)",
             path.display(),
             gateway.authenticator.providers().count(),
-            if gateway.upstream.is_some() { "proxy" } else { "echo" }
+            if gateway.upstream.is_some() {
+                "proxy"
+            } else {
+                "echo"
+            }
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -33,7 +37,11 @@ pub(crate) async fn serve_file(path: &Path, check: bool) -> Result<ExitCode, Str
 pub(crate) async fn bind(addr: SocketAddr, how_to_change: &str) -> Result<TcpListener, String> {
     TcpListener::bind(addr).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
-            format!("port {} is already in use on {}: choose another with {how_to_change}", addr.port(), addr.ip())
+            format!(
+                "port {} is already in use on {}: choose another with {how_to_change}",
+                addr.port(),
+                addr.ip()
+            )
         } else {
             format!("cannot listen on {addr}: {e} (change it with {how_to_change})")
         }
@@ -47,7 +55,10 @@ pub(crate) fn router(gateway: &Gateway) -> Router {
         .websocket_rejection(gateway.websocket);
     let app = match &gateway.upstream {
         None => crate::echo::router(),
-        Some(upstream) => crate::proxy::router(Arc::new(crate::proxy::Proxy::new(upstream.clone(), gateway.forwarding.clone()))),
+        Some(upstream) => crate::proxy::router(Arc::new(crate::proxy::Proxy::new(
+            upstream.clone(),
+            gateway.forwarding.clone(),
+        ))),
     };
     let app = app.layer(auth);
     match &gateway.cors {
@@ -60,7 +71,11 @@ pub(crate) fn router(gateway: &Gateway) -> Router {
 /// configured time.
 pub(crate) async fn run(gateway: Gateway, listener: TcpListener) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let mode = if gateway.upstream.is_some() { "proxy" } else { "echo" };
+    let mode = if gateway.upstream.is_some() {
+        "proxy"
+    } else {
+        "echo"
+    };
     tracing::info!(address = %local, mode, "gateway listening");
     println!("listening on http://{local}");
     let drain = gateway.shutdown_timeout;

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use base64::Engine as _;
 use clap::Subcommand;
-use oauth2_api::test_util::{TestIssuer, TestKey};
 use oauth2_api::Algorithm;
+use oauth2_api::test_util::{TestIssuer, TestKey};
 use serde_json::Value;
 
 use crate::config;
@@ -63,9 +63,27 @@ pub(crate) async fn run(cmd: TokenCommand) -> Result<ExitCode, String> {
     match cmd {
         TokenCommand::Inspect { token } => inspect(&read_token(token)?),
         TokenCommand::Verify { config, token } => verify(&config, &read_token(token)?).await,
-        TokenCommand::Mint { key, alg, kid, iss, aud, sub, ttl, claims, jwks_out } => {
-            mint(&key, &alg, &kid, &iss, &aud, &sub, ttl, &claims, jwks_out.as_deref())
-        }
+        TokenCommand::Mint {
+            key,
+            alg,
+            kid,
+            iss,
+            aud,
+            sub,
+            ttl,
+            claims,
+            jwks_out,
+        } => mint(
+            &key,
+            &alg,
+            &kid,
+            &iss,
+            &aud,
+            &sub,
+            ttl,
+            &claims,
+            jwks_out.as_deref(),
+        ),
     }
 }
 
@@ -89,19 +107,35 @@ fn decode_segment(segment: &str) -> Result<Value, String> {
 fn inspect(token: &str) -> Result<ExitCode, String> {
     let parts: Vec<&str> = token.split('.').collect();
     if parts.len() != 3 {
-        return Err(format!("a JWS compact token has 3 segments; this one has {}", parts.len()));
+        return Err(format!(
+            "a JWS compact token has 3 segments; this one has {}",
+            parts.len()
+        ));
     }
     let header = decode_segment(parts[0]).map_err(|e| format!("header: {e}"))?;
     let claims = decode_segment(parts[1]).map_err(|e| format!("payload: {e}"))?;
-    println!("=== NOT VERIFIED: decoded only; the signature, issuer, audience and times were not checked ===");
-    println!("header:\n{}", serde_json::to_string_pretty(&header).unwrap_or_default());
-    println!("claims:\n{}", serde_json::to_string_pretty(&claims).unwrap_or_default());
+    println!(
+        "=== NOT VERIFIED: decoded only; the signature, issuer, audience and times were not checked ==="
+    );
+    println!(
+        "header:\n{}",
+        serde_json::to_string_pretty(&header).unwrap_or_default()
+    );
+    println!(
+        "claims:\n{}",
+        serde_json::to_string_pretty(&claims).unwrap_or_default()
+    );
     for name in ["iat", "nbf", "exp"] {
         if let Some(t) = claims.get(name).and_then(Value::as_i64) {
             println!("{name}: {} (unix {t})", format_time(t));
         }
     }
-    println!("signature: {} bytes", base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[2]).map_or(0, |s| s.len()));
+    println!(
+        "signature: {} bytes",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[2])
+            .map_or(0, |s| s.len())
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -119,7 +153,12 @@ pub(crate) fn format_time(t: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 async fn verify(path: &std::path::Path, token: &str) -> Result<ExitCode, String> {
@@ -153,11 +192,15 @@ fn mint(
 ) -> Result<ExitCode, String> {
     let alg: Algorithm = alg.parse().map_err(|e| format!("--alg: {e}"))?;
     if alg.is_symmetric() {
-        return Err("--alg: mint signs with a key file; HS* algorithms are not supported here".into());
+        return Err(
+            "--alg: mint signs with a key file; HS* algorithms are not supported here".into(),
+        );
     }
     let key = if key_path.exists() {
-        let pem = std::fs::read_to_string(key_path).map_err(|e| format!("{}: {e}", key_path.display()))?;
-        TestKey::from_pkcs8_pem(alg, kid, &pem).map_err(|e| format!("{}: {e}", key_path.display()))?
+        let pem = std::fs::read_to_string(key_path)
+            .map_err(|e| format!("{}: {e}", key_path.display()))?;
+        TestKey::from_pkcs8_pem(alg, kid, &pem)
+            .map_err(|e| format!("{}: {e}", key_path.display()))?
     } else {
         let key = TestKey::generate(alg, kid);
         let pem = key.to_pkcs8_pem()?;
@@ -168,9 +211,16 @@ fn mint(
     let issuer = TestIssuer::new(iss);
     let key = std::sync::Arc::new(key);
     issuer.insert_key(std::sync::Arc::clone(&key));
-    let mut builder = issuer.token().signed_with(key).audience(aud).subject(sub).expires_in(ttl);
+    let mut builder = issuer
+        .token()
+        .signed_with(key)
+        .audience(aud)
+        .subject(sub)
+        .expires_in(ttl);
     for c in claims {
-        let (name, value) = c.split_once('=').ok_or_else(|| format!("--claim `{c}`: expected NAME=VALUE"))?;
+        let (name, value) = c
+            .split_once('=')
+            .ok_or_else(|| format!("--claim `{c}`: expected NAME=VALUE"))?;
         let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
         builder = builder.claim(name, value);
     }
@@ -187,8 +237,11 @@ fn write_private(path: &std::path::Path, pem: &str) -> Result<(), String> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    file.write_all(pem.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(pem.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::Request;
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -78,7 +78,11 @@ fn start(config: &Path) -> Gateway {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_owned();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
     Gateway { child, base }
 }
 
@@ -99,7 +103,10 @@ async fn issuer() -> (TestIssuer, JwksServer) {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -108,45 +115,74 @@ async fn echo_mode_answers_public_protected_and_websocket_requests() {
     let dir = TempDir::new("echo");
     let config = dir.write(
         "gw.toml",
-        &format!("listen = \"127.0.0.1:0\"\npublic_paths = [\"/health\"]\n{}", provider_toml(&issuer, &jwks)),
+        &format!(
+            "listen = \"127.0.0.1:0\"\npublic_paths = [\"/health\"]\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
     );
     let gw = start(&config);
     let c = client();
     assert_eq!(c.get(gw.url("/health")).send().await.unwrap().status(), 200);
     assert_eq!(c.get(gw.url("/api")).send().await.unwrap().status(), 400);
-    assert_eq!(c.get(gw.url("/api")).bearer_auth("a.b.c").send().await.unwrap().status(), 401);
+    assert_eq!(
+        c.get(gw.url("/api"))
+            .bearer_auth("a.b.c")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 
-    let token = issuer.token().audience(AUD).subject("echo-user").claim("n", json!([1, {"x": true}])).build();
-    let res = c.get(gw.url("/api/thing")).bearer_auth(&token).send().await.unwrap();
+    let token = issuer
+        .token()
+        .audience(AUD)
+        .subject("echo-user")
+        .claim("n", json!([1, {"x": true}]))
+        .build();
+    let res = c
+        .get(gw.url("/api/thing"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
-    let sent: Value = serde_json::from_slice(
-        &base64_url(token.split('.').nth(1).unwrap()),
-    )
-    .unwrap();
+    let sent: Value =
+        serde_json::from_slice(&base64_url(token.split('.').nth(1).unwrap())).unwrap();
     assert_eq!(body, json!({ "provider": "test", "claims": sent }));
 
     // WebSocket: one text message with the same JSON, then a 1000 close.
     let ws_url = gw.url("/ws").replace("http://", "ws://");
     let mut req = ws_url.as_str().into_client_request().unwrap();
-    req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let tungstenite::Message::Text(text) = ws.next().await.unwrap().unwrap() else { panic!("text expected") };
+    let tungstenite::Message::Text(text) = ws.next().await.unwrap().unwrap() else {
+        panic!("text expected")
+    };
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), body);
-    let tungstenite::Message::Close(Some(frame)) = ws.next().await.unwrap().unwrap() else { panic!("close expected") };
+    let tungstenite::Message::Close(Some(frame)) = ws.next().await.unwrap().unwrap() else {
+        panic!("close expected")
+    };
     assert_eq!(u16::from(frame.code), 1000);
 
     // A bad token on a WebSocket: closed with 1008.
     let mut req = ws_url.as_str().into_client_request().unwrap();
-    req.headers_mut().insert("authorization", "Bearer x.y.z".parse().unwrap());
+    req.headers_mut()
+        .insert("authorization", "Bearer x.y.z".parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let tungstenite::Message::Close(Some(frame)) = ws.next().await.unwrap().unwrap() else { panic!("close expected") };
+    let tungstenite::Message::Close(Some(frame)) = ws.next().await.unwrap().unwrap() else {
+        panic!("close expected")
+    };
     assert_eq!(u16::from(frame.code), 1008);
 }
 
 fn base64_url(s: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
 }
 
 /// The upstream: `/headers` echoes request headers, `/count` counts body bytes as they
@@ -181,10 +217,13 @@ async fn upstream() -> (String, tokio::task::JoinHandle<()>) {
         .route("/headers", any(headers))
         .route("/count", any(count))
         .route("/big", get(|| async { vec![b'z'; 8 * 1024 * 1024] }))
-        .route("/slow", get(|| async {
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            "late"
-        }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                "late"
+            }),
+        )
         .route("/ws", get(ws));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -206,7 +245,12 @@ async fn proxy_mode_forwards_streams_and_protects_headers() {
     );
     let gw = start(&config);
     let c = client();
-    let token = issuer.token().audience(AUD).subject("real-user").claim("scope", json!("read write")).build();
+    let token = issuer
+        .token()
+        .audience(AUD)
+        .subject("real-user")
+        .claim("scope", json!("read write"))
+        .build();
 
     // Claims forwarded; a client's own x-user-id is replaced; hop-by-hop headers removed.
     let res = c
@@ -226,33 +270,83 @@ async fn proxy_mode_forwards_streams_and_protects_headers() {
     assert_eq!(seen["uri"], "/headers?q=1");
     assert_eq!(h["x-user-id"], "real-user");
     assert_eq!(h["x-scopes"], "read write");
-    let payload: Value = serde_json::from_slice(&base64_url(h["x-jwt-payload"].as_str().unwrap())).unwrap();
+    let payload: Value =
+        serde_json::from_slice(&base64_url(h["x-jwt-payload"].as_str().unwrap())).unwrap();
     assert_eq!(payload["sub"], "real-user");
-    assert!(h.get("x-drop-me").is_none() && h.get("keep-alive").is_none(), "{h}");
+    assert!(
+        h.get("x-drop-me").is_none() && h.get("keep-alive").is_none(),
+        "{h}"
+    );
     assert_eq!(h["x-forwarded-for"], "127.0.0.1");
     assert_eq!(h["x-forwarded-proto"], "http");
-    assert!(h["x-forwarded-host"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(
+        h["x-forwarded-host"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
 
     // Without a valid token nothing reaches the upstream.
-    assert_eq!(c.get(gw.url("/headers")).header("x-user-id", "admin").send().await.unwrap().status(), 400);
+    assert_eq!(
+        c.get(gw.url("/headers"))
+            .header("x-user-id", "admin")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
 
     // A large streamed request body and a large response body.
-    let chunks = futures_util::stream::iter((0..64).map(|_| Ok::<_, std::io::Error>(vec![b'a'; 128 * 1024])));
-    let res = c.post(gw.url("/count")).bearer_auth(&token).body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
+    let chunks = futures_util::stream::iter(
+        (0..64).map(|_| Ok::<_, std::io::Error>(vec![b'a'; 128 * 1024])),
+    );
+    let res = c
+        .post(gw.url("/count"))
+        .bearer_auth(&token)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.text().await.unwrap(), (64 * 128 * 1024).to_string());
-    let big = c.get(gw.url("/big")).bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
+    let big = c
+        .get(gw.url("/big"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(big.len(), 8 * 1024 * 1024);
 
     // WebSocket through the proxy.
-    let mut req = gw.url("/ws").replace("http://", "ws://").into_client_request().unwrap();
-    req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let mut req = gw
+        .url("/ws")
+        .replace("http://", "ws://")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    ws.send(tungstenite::Message::Text("hi".into())).await.unwrap();
-    let tungstenite::Message::Text(t) = ws.next().await.unwrap().unwrap() else { panic!("text expected") };
+    ws.send(tungstenite::Message::Text("hi".into()))
+        .await
+        .unwrap();
+    let tungstenite::Message::Text(t) = ws.next().await.unwrap().unwrap() else {
+        panic!("text expected")
+    };
     assert_eq!(t.as_str(), "echo:hi");
 
     // Upstream too slow: 504.
-    assert_eq!(c.get(gw.url("/slow")).bearer_auth(&token).send().await.unwrap().status(), 504);
+    assert_eq!(
+        c.get(gw.url("/slow"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        504
+    );
 }
 
 #[tokio::test]
@@ -264,11 +358,23 @@ async fn proxy_to_a_down_upstream_is_502() {
     let dir = TempDir::new("down");
     let config = dir.write(
         "gw.toml",
-        &format!("listen = \"127.0.0.1:0\"\nupstream = \"http://127.0.0.1:{port}\"\n{}", provider_toml(&issuer, &jwks)),
+        &format!(
+            "listen = \"127.0.0.1:0\"\nupstream = \"http://127.0.0.1:{port}\"\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
     );
     let gw = start(&config);
     let token = issuer.token().audience(AUD).build();
-    assert_eq!(client().get(gw.url("/x")).bearer_auth(&token).send().await.unwrap().status(), 502);
+    assert_eq!(
+        client()
+            .get(gw.url("/x"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        502
+    );
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
@@ -284,11 +390,31 @@ fn run(args: &[&str]) -> (i32, String, String) {
 fn start_up_errors_name_file_line_and_field_and_exit_non_zero() {
     let dir = TempDir::new("errors");
     let cases = [
-        ("missing-issuer.toml", "listen = \"127.0.0.1:0\"\n[providers.p]\naudience = \"a\"\nkeys = \"https://i/jwks\"\n", "missing-issuer.toml:2: `providers.p.issuer`: is missing"),
-        ("http-keys.toml", "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"http://i/jwks\"\n", "http-keys.toml:4: `providers.p.keys`: an `http://` key URL is refused"),
-        ("unknown.toml", "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"https://i/jwks\"\nkey = 1\n", "unknown.toml:5: `key`"),
-        ("listen.toml", "listen = \"nowhere\"\n[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"https://i/jwks\"\n", "listen.toml:1: `listen`"),
-        ("no-providers.toml", "listen = \"127.0.0.1:0\"\n", "`providers`: at least one"),
+        (
+            "missing-issuer.toml",
+            "listen = \"127.0.0.1:0\"\n[providers.p]\naudience = \"a\"\nkeys = \"https://i/jwks\"\n",
+            "missing-issuer.toml:2: `providers.p.issuer`: is missing",
+        ),
+        (
+            "http-keys.toml",
+            "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"http://i/jwks\"\n",
+            "http-keys.toml:4: `providers.p.keys`: an `http://` key URL is refused",
+        ),
+        (
+            "unknown.toml",
+            "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"https://i/jwks\"\nkey = 1\n",
+            "unknown.toml:5: `key`",
+        ),
+        (
+            "listen.toml",
+            "listen = \"nowhere\"\n[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"https://i/jwks\"\n",
+            "listen.toml:1: `listen`",
+        ),
+        (
+            "no-providers.toml",
+            "listen = \"127.0.0.1:0\"\n",
+            "`providers`: at least one",
+        ),
     ];
     for (name, text, expected) in cases {
         let path = dir.write(name, text);
@@ -307,10 +433,19 @@ async fn busy_port_is_a_clear_error() {
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
     let dir = TempDir::new("busy");
-    let config = dir.write("gw.toml", &format!("listen = \"127.0.0.1:{port}\"\n{}", provider_toml(&issuer, &jwks)));
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:{port}\"\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
     let (code, _, stderr) = run(&["serve", "--config", config.to_str().unwrap()]);
     assert_ne!(code, 0);
-    assert!(stderr.contains(&format!("port {port} is already in use")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("port {port} is already in use")),
+        "{stderr}"
+    );
     let (code, _, stderr) = run(&["demo", "--port", &port.to_string()]);
     assert_ne!(code, 0);
     assert!(stderr.contains("--port"), "{stderr}");
@@ -326,7 +461,11 @@ async fn check_verify_inspect_and_mint() {
     assert_eq!(code, 0);
     assert!(stdout.contains("ok (1 provider(s), echo mode)"), "{stdout}");
 
-    let token = issuer.token().audience(AUD).claim("iat", json!(1_700_000_000)).build();
+    let token = issuer
+        .token()
+        .audience(AUD)
+        .claim("iat", json!(1_700_000_000))
+        .build();
     let (code, stdout, _) = tokio::task::spawn_blocking({
         let cfg = cfg.to_owned();
         let token = token.clone();
@@ -348,14 +487,29 @@ async fn check_verify_inspect_and_mint() {
     let (code, stdout, _) = run(&["token", "inspect", &token]);
     assert_eq!(code, 0);
     assert!(stdout.contains("NOT VERIFIED"));
-    assert!(stdout.contains("iat: 2023-11-14T22:13:20Z (unix 1700000000)"), "{stdout}");
+    assert!(
+        stdout.contains("iat: 2023-11-14T22:13:20Z (unix 1700000000)"),
+        "{stdout}"
+    );
 
     // Mint with a new key, then verify the token against a config built from the JWKS it wrote.
     let key = dir.0.join("dev.pem");
     let jwks_out = dir.0.join("dev-jwks.json");
     let (code, minted, stderr) = run(&[
-        "token", "mint", "--key", key.to_str().unwrap(), "--alg", "EdDSA", "--iss", "https://dev.local",
-        "--aud", "dev-api", "--claim", "roles=[\"a\",\"b\"]", "--jwks-out", jwks_out.to_str().unwrap(),
+        "token",
+        "mint",
+        "--key",
+        key.to_str().unwrap(),
+        "--alg",
+        "EdDSA",
+        "--iss",
+        "https://dev.local",
+        "--aud",
+        "dev-api",
+        "--claim",
+        "roles=[\"a\",\"b\"]",
+        "--jwks-out",
+        jwks_out.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
     let jwks_text = std::fs::read_to_string(&jwks_out).unwrap();
@@ -363,18 +517,46 @@ async fn check_verify_inspect_and_mint() {
         "dev.toml",
         &format!("[providers.dev]\nissuer = \"https://dev.local\"\naudience = \"dev-api\"\nkeys = {jwks_text:?}\n"),
     );
-    let (code, stdout, _) = run(&["token", "verify", "--config", dev_config.to_str().unwrap(), minted.trim()]);
+    let (code, stdout, _) = run(&[
+        "token",
+        "verify",
+        "--config",
+        dev_config.to_str().unwrap(),
+        minted.trim(),
+    ]);
     assert_eq!((code, stdout.trim()), (0, "valid: provider `dev`"));
     // The same key file is reused on the next mint.
-    let (code, second, _) = run(&["token", "mint", "--key", key.to_str().unwrap(), "--alg", "EdDSA", "--iss", "https://dev.local", "--aud", "dev-api"]);
+    let (code, second, _) = run(&[
+        "token",
+        "mint",
+        "--key",
+        key.to_str().unwrap(),
+        "--alg",
+        "EdDSA",
+        "--iss",
+        "https://dev.local",
+        "--aud",
+        "dev-api",
+    ]);
     assert_eq!(code, 0);
-    let (code, _, _) = run(&["token", "verify", "--config", dev_config.to_str().unwrap(), second.trim()]);
+    let (code, _, _) = run(&[
+        "token",
+        "verify",
+        "--config",
+        dev_config.to_str().unwrap(),
+        second.trim(),
+    ]);
     assert_eq!(code, 0);
 }
 
 #[tokio::test]
 async fn demo_prints_lines_that_work_and_sigterm_exits_zero() {
-    let mut child = Command::new(BIN).args(["demo", "--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
     loop {
@@ -399,13 +581,22 @@ async fn demo_prints_lines_that_work_and_sigterm_exits_zero() {
         if let Some(start) = line.find("'Authorization: ") {
             let rest = &line[start + 1..];
             let header = &rest[..rest.find('\'').unwrap()];
-            req = req.header("authorization", header.trim_start_matches("Authorization: "));
+            req = req.header(
+                "authorization",
+                header.trim_start_matches("Authorization: "),
+            );
         }
         statuses.push(req.send().await.unwrap().status().as_u16());
     }
     assert_eq!(statuses, [200, 200, 400, 401]);
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }

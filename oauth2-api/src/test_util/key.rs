@@ -118,18 +118,30 @@ impl TestKey {
             .decode(body.as_bytes())
             .map_err(|_| "the key file is not PEM".to_owned())?;
         let signer = match alg {
-            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 => {
-                Signer::Rsa(RsaKeyPair::from_pkcs8(&der).map_err(|e| format!("not an RSA PKCS#8 key: {e}"))?)
-            }
-            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => Signer::Ec(
-                EcdsaKeyPair::from_pkcs8(ec_alg(alg), &der).map_err(|e| format!("not a PKCS#8 key for {alg}: {e}"))?,
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => Signer::Rsa(
+                RsaKeyPair::from_pkcs8(&der).map_err(|e| format!("not an RSA PKCS#8 key: {e}"))?,
             ),
-            Algorithm::EdDSA => {
-                Signer::Ed(Ed25519KeyPair::from_pkcs8(&der).map_err(|e| format!("not an Ed25519 PKCS#8 key: {e}"))?)
-            }
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => Signer::Ec(
+                EcdsaKeyPair::from_pkcs8(ec_alg(alg), &der)
+                    .map_err(|e| format!("not a PKCS#8 key for {alg}: {e}"))?,
+            ),
+            Algorithm::EdDSA => Signer::Ed(
+                Ed25519KeyPair::from_pkcs8(&der)
+                    .map_err(|e| format!("not an Ed25519 PKCS#8 key: {e}"))?,
+            ),
             _ => return Err(format!("{alg} needs a shared secret, not a key file")),
         };
-        Ok(Self { kid: kid.to_owned(), alg, signer, certificate_pem: None })
+        Ok(Self {
+            kid: kid.to_owned(),
+            alg,
+            signer,
+            certificate_pem: None,
+        })
     }
 
     /// The private key as PKCS#8 PEM (`PRIVATE KEY`).
@@ -139,7 +151,8 @@ impl TestKey {
     pub fn to_pkcs8_pem(&self) -> Result<String, String> {
         let der: Vec<u8> = match &self.signer {
             Signer::Rsa(k) => {
-                let d: aws_lc_rs::encoding::Pkcs8V1Der<'static> = k.as_der().map_err(|e| e.to_string())?;
+                let d: aws_lc_rs::encoding::Pkcs8V1Der<'static> =
+                    k.as_der().map_err(|e| e.to_string())?;
                 d.as_ref().to_vec()
             }
             Signer::Ec(k) => k.to_pkcs8v1().map_err(|e| e.to_string())?.as_ref().to_vec(),
