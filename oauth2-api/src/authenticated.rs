@@ -26,6 +26,12 @@ impl Authenticated {
         &self.provider
     }
 
+    /// The provider's name as a shared string.
+    #[must_use]
+    pub fn provider_arc(&self) -> Arc<str> {
+        Arc::clone(&self.provider)
+    }
+
     /// All claims, exactly as the token carried them.
     #[must_use]
     pub fn claims(&self) -> &Map<String, Value> {

@@ -17,6 +17,20 @@ use crate::keys::{KeySource, NoKey};
 use crate::provider::{KeysConfig, Provider};
 use crate::time::{Clock, SystemClock};
 
+/// The state of one provider's keys, from [`Authenticator::key_sets`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeySetStatus {
+    /// The provider's name.
+    pub provider: String,
+    /// Whether a usable key set is loaded.
+    pub loaded: bool,
+    /// The key ids of the loaded set.
+    pub kids: Vec<String>,
+    /// Time since the last successful load (`None` for keys fixed at build time).
+    pub age: Option<Duration>,
+}
+
 /// The default cap on a token's length, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 
@@ -128,7 +142,7 @@ impl Authenticator {
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
         self.ensure_started();
         match self.step(token, Mode::MayWait) {
-            Step::Done(result) => result,
+            Step::Done(result) => record(result),
             Step::Wait(waits) => {
                 for (i, wait) in waits {
                     let cache = &self.inner.entries[i].cache;
@@ -138,7 +152,7 @@ impl Authenticator {
                     }
                 }
                 match self.step(token, Mode::Final) {
-                    Step::Done(result) => result,
+                    Step::Done(result) => record(result),
                     Step::Wait(_) => Err(AuthError::new(
                         ErrorKind::KeysUnavailable,
                         "signing keys are not available",
@@ -157,7 +171,7 @@ impl Authenticator {
     pub fn try_authenticate(&self, token: &str) -> Option<Result<Authenticated, AuthError>> {
         self.ensure_started();
         match self.step(token, Mode::MayWait) {
-            Step::Done(result) => Some(result),
+            Step::Done(result) => Some(record(result)),
             Step::Wait(_) => None,
         }
     }
@@ -205,6 +219,30 @@ impl Authenticator {
         Step::Done(Err(AuthError::from_attempts(attempts)))
     }
 
+    /// The state of each provider's keys, in configuration order.
+    pub fn key_sets(&self) -> Vec<KeySetStatus> {
+        self.inner
+            .entries
+            .iter()
+            .map(|e| {
+                let keys = e.cache.snapshot();
+                KeySetStatus {
+                    provider: e.provider.name().to_owned(),
+                    loaded: keys.is_some(),
+                    kids: keys.map(|k| k.kids().map(str::to_owned).collect()).unwrap_or_default(),
+                    age: e.cache.age(),
+                }
+            })
+            .collect()
+    }
+
+    /// Sets the `oauth2_api_key_set_age_seconds` gauges (call before exporting metrics).
+    pub fn record_key_set_ages(&self) {
+        for e in &self.inner.entries {
+            e.cache.record_age();
+        }
+    }
+
     fn ensure_started(&self) {
         if self.inner.started.load(Ordering::Acquire) {
             return;
@@ -225,6 +263,19 @@ impl Authenticator {
             }
         }
     }
+}
+
+/// Counts a final validation result: `oauth2_api_validations_total{provider, outcome}`.
+fn record(result: Result<Authenticated, AuthError>) -> Result<Authenticated, AuthError> {
+    let (provider, outcome): (Arc<str>, &'static str) = match &result {
+        Ok(a) => (a.provider_arc(), "valid"),
+        Err(e) => (
+            e.attempts().next().map_or_else(|| Arc::from("none"), |(p, _)| Arc::from(p)),
+            e.kind().as_str(),
+        ),
+    };
+    metrics::counter!("oauth2_api_validations_total", "provider" => provider, "outcome" => outcome).increment(1);
+    result
 }
 
 enum Outcome {
@@ -264,6 +315,29 @@ fn check(entry: &Entry, compact: &Compact<'_>, now: i64, mode: Mode) -> Result<(
         )));
     }
     claims::check(&compact.claims, &entry.provider.rules, now).map_err(Outcome::Fail)
+}
+
+/// HTTP clients shared by providers with the same settings.
+#[cfg(feature = "remote")]
+#[derive(Default)]
+struct ClientCache {
+    clients: Vec<((bool, Vec<String>), reqwest::Client)>,
+}
+
+#[cfg(feature = "remote")]
+impl ClientCache {
+    fn get(&mut self, base: &crate::keys::http::HttpSettings, provider: &Provider) -> Result<reqwest::Client, ConfigError> {
+        let key = (provider.allow_http, provider.extra_roots.clone());
+        if let Some((_, c)) = self.clients.iter().find(|(k, _)| *k == key) {
+            return Ok(c.clone());
+        }
+        let mut settings = base.clone();
+        settings.allow_http = provider.allow_http;
+        settings.extra_roots.extend(provider.extra_roots.iter().cloned());
+        let client = crate::keys::http::client(&settings).map_err(|m| ConfigError::new(Some(provider.name()), "http", m))?;
+        self.clients.push((key, client.clone()));
+        Ok(client)
+    }
 }
 
 /// Builds an [`Authenticator`].
@@ -389,53 +463,38 @@ impl AuthenticatorBuilder {
             by_issuer.entry(p.issuer().to_owned()).or_default().push(i);
         }
         #[cfg(feature = "remote")]
-        let mut clients: [Option<reqwest::Client>; 2] = [None, None];
+        let mut clients = ClientCache::default();
         let mut entries = Vec::with_capacity(self.providers.len());
         for provider in self.providers {
             let policy = RefreshPolicy {
                 interval: provider.key_refresh.or(self.key_refresh),
+                max_staleness: provider.max_staleness,
                 ..self.policy.clone()
             };
             let source: Arc<dyn KeySource> = match &provider.keys {
                 KeysConfig::Fixed(keys) => {
                     let cache = KeyCache::fixed(Arc::clone(&provider.name), Arc::clone(keys));
-                    entries.push(Entry {
-                        provider,
-                        cache: Arc::new(cache),
-                    });
+                    entries.push(Entry { provider, cache: Arc::new(cache) });
                     continue;
                 }
                 KeysConfig::Source(s) => Arc::clone(s),
                 #[cfg(feature = "remote")]
                 KeysConfig::Url(url) => {
-                    let slot = usize::from(provider.allow_http);
-                    let client = match &clients[slot] {
-                        Some(c) => c.clone(),
-                        None => {
-                            let mut settings = self.http.clone();
-                            settings.allow_http = provider.allow_http;
-                            let c = crate::keys::http::client(&settings)
-                                .map_err(|m| ConfigError::new(None, "http", m))?;
-                            clients[slot] = Some(c.clone());
-                            c
-                        }
-                    };
-                    let parsed = reqwest::Url::parse(url).map_err(|e| {
-                        ConfigError::new(Some(provider.name()), "keys", e.to_string())
-                    })?;
-                    Arc::new(crate::keys::HttpJwks::new(
-                        parsed,
-                        client,
-                        self.http.max_bytes,
-                    ))
+                    let client = clients.get(&self.http, &provider)?;
+                    let parsed = reqwest::Url::parse(url)
+                        .map_err(|e| ConfigError::new(Some(provider.name()), "keys", e.to_string()))?;
+                    Arc::new(crate::keys::HttpJwks::new(parsed, client, self.http.max_bytes))
+                }
+                #[cfg(feature = "remote")]
+                KeysConfig::Discover => {
+                    let client = clients.get(&self.http, &provider)?;
+                    let d = crate::keys::Discovery::new(provider.issuer(), client, self.http.max_bytes, provider.allow_http)
+                        .map_err(|m| ConfigError::new(Some(provider.name()), "issuer", m))?;
+                    Arc::new(d)
                 }
                 #[cfg(not(feature = "remote"))]
-                KeysConfig::Url(_) => {
-                    return Err(ConfigError::new(
-                        Some(provider.name()),
-                        "keys",
-                        "key URLs need the `remote` feature",
-                    ));
+                KeysConfig::Url(_) | KeysConfig::Discover => {
+                    return Err(ConfigError::new(Some(provider.name()), "keys", "key URLs and discovery need the `remote` feature"));
                 }
             };
             let cache = KeyCache::new(
@@ -444,10 +503,7 @@ impl AuthenticatorBuilder {
                 Some(source),
                 policy,
             );
-            entries.push(Entry {
-                provider,
-                cache: Arc::new(cache),
-            });
+            entries.push(Entry { provider, cache: Arc::new(cache) });
         }
         let auth = Authenticator {
             inner: Arc::new(Inner {

@@ -106,6 +106,26 @@ impl ErrorKind {
         }
     }
 
+    /// A stable snake_case name (used as a metrics label).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::NotBearer => "not_bearer",
+            Self::InvalidRequest => "invalid_request",
+            Self::Malformed => "malformed",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::UnknownKey => "unknown_key",
+            Self::InvalidSignature => "invalid_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::InvalidAudience => "invalid_audience",
+            Self::InvalidClaims => "invalid_claims",
+            Self::KeysUnavailable => "keys_unavailable",
+        }
+    }
+
     /// How far validation got before failing with this kind: a higher rank means the token
     /// was shown to belong to the provider (its signature verified) before it failed.
     pub(crate) fn rank(self) -> u8 {

@@ -18,6 +18,8 @@ pub(crate) enum KeysConfig {
     Url(String),
     /// A custom source.
     Source(Arc<dyn KeySource>),
+    /// OpenID Connect discovery from the issuer.
+    Discover,
 }
 
 /// A configured identity provider. Built with [`Provider::builder`].
@@ -28,7 +30,9 @@ pub struct Provider {
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) keys: KeysConfig,
     pub(crate) key_refresh: Option<Duration>,
+    pub(crate) max_staleness: Option<Duration>,
     pub(crate) allow_http: bool,
+    pub(crate) extra_roots: Vec<String>,
 }
 
 impl Provider {
@@ -57,7 +61,9 @@ impl Provider {
             validate_nbf: true,
             validate_iat: true,
             key_refresh: None,
+            max_staleness: None,
             allow_http: false,
+            extra_roots: Vec::new(),
         }
     }
 
@@ -92,6 +98,7 @@ enum KeysInput {
     Url(String),
     Secret(Vec<u8>),
     Source(Arc<dyn KeySource>),
+    Discover,
 }
 
 /// Builds a [`Provider`]; [`build`](Self::build) checks every field.
@@ -108,7 +115,9 @@ pub struct ProviderBuilder {
     validate_nbf: bool,
     validate_iat: bool,
     key_refresh: Option<Duration>,
+    max_staleness: Option<Duration>,
     allow_http: bool,
+    extra_roots: Vec<String>,
 }
 
 impl ProviderBuilder {
@@ -136,11 +145,14 @@ impl ProviderBuilder {
 
     /// Keys as the seed took them: a string starting with `https://` is a JWKS URL (`http://`
     /// is refused), one starting with `-----BEGIN` is PEM, anything else is JSON (a JWK set,
-    /// a JWK, or a `{"kid": "<PEM>"}` map).
+    /// a JWK, or a `{"kid": "<PEM>"}` map). The word `discover` means
+    /// [`discover`](Self::discover).
     pub fn keys(mut self, keys: impl Into<String>) -> Self {
         let keys = keys.into();
         let t = keys.trim_start();
-        self.keys = Some(if t.starts_with("https://") || t.starts_with("http://") {
+        self.keys = Some(if t.trim_end() == "discover" {
+            KeysInput::Discover
+        } else if t.starts_with("https://") || t.starts_with("http://") {
             KeysInput::Url(keys.trim().to_owned())
         } else {
             KeysInput::Text(keys)
@@ -169,6 +181,29 @@ impl ProviderBuilder {
     /// must be at least as long as each allowed algorithm's output (32, 48, 64 bytes).
     pub fn shared_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
         self.keys = Some(KeysInput::Secret(secret.into()));
+        self
+    }
+
+    /// Finds the keys through OpenID Connect discovery: fetches
+    /// `<issuer>/.well-known/openid-configuration`, requires its `issuer` to equal this
+    /// provider's exactly, and loads keys from its `jwks_uri` (`https://` only). Discovery runs
+    /// again after 24 h and after a failed key fetch.
+    pub fn discover(mut self) -> Self {
+        self.keys = Some(KeysInput::Discover);
+        self
+    }
+
+    /// Trusts an extra CA (PEM) for this provider's key fetches, on top of the platform roots
+    /// and the authenticator's extra CAs.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<String>) -> Self {
+        self.extra_roots.push(pem.into());
+        self
+    }
+
+    /// Stops using keys whose last successful load is older than `max` (requests then get
+    /// 503 until a fetch succeeds). Default: the last good keys are kept indefinitely.
+    pub fn max_key_staleness(mut self, max: Duration) -> Self {
+        self.max_staleness = Some(max);
         self
     }
 
@@ -304,6 +339,11 @@ impl ProviderBuilder {
                 KeysConfig::Url(url)
             }
             KeysInput::Source(source) => KeysConfig::Source(source),
+            KeysInput::Discover => {
+                check_url(&issuer, self.allow_http)
+                    .map_err(|m| err("issuer", format!("discovery needs the issuer to be a URL: {m}")))?;
+                KeysConfig::Discover
+            }
         };
         if self.key_refresh.is_some_and(|d| d.is_zero()) {
             return Err(err("key_refresh", "must be longer than zero".into()));
@@ -321,7 +361,9 @@ impl ProviderBuilder {
             algorithms,
             keys,
             key_refresh: self.key_refresh,
+            max_staleness: self.max_staleness,
             allow_http: self.allow_http,
+            extra_roots: self.extra_roots,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! A provider's live key set: a lock-free snapshot, refreshed in the background and on demand.
 //!
 //! Requests read the current [`KeySet`] through an `ArcSwap` (no lock). A fetch never removes
-//! the keys in use when it fails: the last good set stays until a good one replaces it.
+//! the keys in use when it fails: the last good set stays until a good one replaces it (or, with
+//! a maximum staleness, until it is too old).
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -28,6 +29,8 @@ pub(crate) struct RefreshPolicy {
     pub(crate) unknown_kid_wait: Duration,
     /// How long a request waits for the first load.
     pub(crate) first_load_wait: Duration,
+    /// Keys older than this (since their last successful load) are no longer used.
+    pub(crate) max_staleness: Option<Duration>,
 }
 
 impl Default for RefreshPolicy {
@@ -37,15 +40,50 @@ impl Default for RefreshPolicy {
             unknown_kid_interval: Duration::from_secs(10),
             unknown_kid_wait: Duration::from_secs(2),
             first_load_wait: Duration::from_secs(5),
+            max_staleness: None,
         }
     }
 }
 
+/// The shortest `max-age` followed.
 pub(crate) const MIN_MAX_AGE: Duration = Duration::from_secs(5 * 60);
+/// The longest `max-age` followed.
 pub(crate) const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+/// The refresh interval without `max-age` or an explicit interval.
 pub(crate) const DEFAULT_REFRESH: Duration = Duration::from_secs(60 * 60);
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
+
+/// The delay until the next periodic refresh after a good fetch. `unit` is a uniform random
+/// number in [0, 1]. An explicit interval gets ±10% jitter; otherwise the refresh happens
+/// ahead of the (clamped) `max-age`, at 80-100% of it.
+pub(crate) fn refresh_delay(interval: Option<Duration>, max_age: Option<Duration>, unit: f64) -> Duration {
+    let unit = unit.clamp(0.0, 1.0);
+    match interval {
+        Some(i) => i.mul_f64(0.9 + 0.2 * unit),
+        None => {
+            let base = max_age.map_or(DEFAULT_REFRESH, |a| a.clamp(MIN_MAX_AGE, MAX_MAX_AGE));
+            base.mul_f64(0.8 + 0.2 * unit)
+        }
+    }
+}
+
+/// The delay before retry number `attempt` (0-based) after failures: 1 s doubling to 5 min,
+/// ±10% jitter.
+pub(crate) fn retry_delay(attempt: u32, unit: f64) -> Duration {
+    let base = FIRST_BACKOFF.saturating_mul(1u32 << attempt.min(16)).min(MAX_BACKOFF);
+    base.mul_f64(0.9 + 0.2 * unit.clamp(0.0, 1.0))
+}
+
+/// A uniform random number in [0, 1].
+pub(crate) fn random_unit() -> f64 {
+    use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
+    let mut b = [0u8; 2];
+    if SystemRandom::new().fill(&mut b).is_err() {
+        return 0.5;
+    }
+    f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX)
+}
 
 /// One provider's keys.
 #[derive(Debug)]
@@ -55,6 +93,9 @@ pub(crate) struct KeyCache {
     source: Option<Arc<dyn KeySource>>,
     policy: RefreshPolicy,
     current: ArcSwapOption<KeySet>,
+    /// When the current set was loaded, in ms since `epoch`.
+    loaded_at_ms: AtomicU64,
+    epoch: Instant,
     /// Bumped after every completed fetch, good or bad, to wake waiters.
     generation: watch::Sender<u64>,
     /// Held while fetching: one fetch at a time per provider (single flight).
@@ -84,6 +125,8 @@ impl KeyCache {
             source,
             policy,
             current: ArcSwapOption::const_empty(),
+            loaded_at_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
             generation: watch::Sender::new(0),
             fetching: tokio::sync::Mutex::new(()),
             last_unknown_kid_refresh: Mutex::new(None),
@@ -91,9 +134,24 @@ impl KeyCache {
         }
     }
 
-    /// The current key set, if one has loaded. Lock-free.
+    /// The current key set, if one has loaded (and is not older than the maximum staleness).
+    /// Lock-free.
     pub(crate) fn snapshot(&self) -> Option<Arc<KeySet>> {
-        self.current.load_full()
+        let keys = self.current.load_full()?;
+        if let Some(max) = self.policy.max_staleness
+            && self.age().is_some_and(|age| age > max)
+        {
+            return None;
+        }
+        Some(keys)
+    }
+
+    /// How long ago the current set was loaded (`None` before the first load or for fixed keys).
+    pub(crate) fn age(&self) -> Option<Duration> {
+        self.source.as_ref()?;
+        self.current.load().as_ref()?;
+        let loaded = Duration::from_millis(self.loaded_at_ms.load(Ordering::Acquire));
+        Some(self.epoch.elapsed().saturating_sub(loaded))
     }
 
     /// Whether keys come from a source that can be asked again.
@@ -106,7 +164,7 @@ impl KeyCache {
         Duration::from_secs(self.retry_after_secs.load(Ordering::Relaxed).max(1))
     }
 
-    /// Waits (bounded) until a first key set has loaded or a fetch attempt has completed.
+    /// Waits (bounded) until a first key set has loaded or a first fetch attempt has completed.
     pub(crate) async fn wait_for_first_load(&self) {
         let mut rx = self.generation.subscribe();
         // Once an attempt has failed, requests do not queue behind the retries: they get
@@ -114,39 +172,39 @@ impl KeyCache {
         if self.snapshot().is_some() || *rx.borrow_and_update() > 0 {
             return;
         }
-        let deadline = Instant::now() + self.policy.first_load_wait;
-        while self.snapshot().is_none() {
-            match tokio::time::timeout_at(deadline, rx.changed()).await {
-                Ok(Ok(())) if *rx.borrow_and_update() > 0 => return,
-                Ok(Ok(())) => {}
-                Ok(Err(_)) | Err(_) => return,
-            }
-        }
+        let _ = tokio::time::timeout(self.policy.first_load_wait, rx.changed()).await;
     }
 
     /// An unknown `kid` was seen: refresh once, unless one was triggered within the rate
-    /// limit interval, and wait for it (bounded). Concurrent callers share the fetch.
+    /// limit interval, and wait for it (bounded). Callers that arrive while that refresh is in
+    /// flight wait for the same fetch (single flight).
     pub(crate) async fn refresh_for_unknown_kid(&self) {
         if self.source.is_none() {
             return;
         }
-        {
-            let Ok(mut last) = self.last_unknown_kid_refresh.lock() else {
-                return;
-            };
+        let allowed = {
+            let Ok(mut last) = self.last_unknown_kid_refresh.lock() else { return };
             let now = Instant::now();
             if last.is_some_and(|t| now.duration_since(t) < self.policy.unknown_kid_interval) {
-                return;
+                false
+            } else {
+                *last = Some(now);
+                true
             }
-            *last = Some(now);
+        };
+        if allowed {
+            tracing::debug!(provider = %self.provider, "unknown kid: refreshing keys");
+            let _ = tokio::time::timeout(self.policy.unknown_kid_wait, self.refresh()).await;
+        } else if self.fetching.try_lock().is_err() {
+            // Rate limited, but a fetch is in flight: share it.
+            let mut rx = self.generation.subscribe();
+            rx.borrow_and_update();
+            let _ = tokio::time::timeout(self.policy.unknown_kid_wait, rx.changed()).await;
         }
-        tracing::debug!(provider = %self.provider, "unknown kid: refreshing keys");
-        let _ = tokio::time::timeout(self.policy.unknown_kid_wait, self.refresh()).await;
     }
 
     /// Fetches and swaps in a new key set, unless a fetch that started after this call was
-    /// made already completed (then its result is shared). Returns the source's `max-age`
-    /// on success.
+    /// made completed meanwhile (then its result is shared). Returns the source's `max-age`.
     pub(crate) async fn refresh(&self) -> Result<Option<Duration>, String> {
         let seen = *self.generation.borrow();
         let _guard = self.fetching.lock().await;
@@ -159,81 +217,91 @@ impl KeyCache {
     }
 
     async fn fetch_and_swap(&self) -> Result<Option<Duration>, String> {
-        let Some(source) = &self.source else {
-            return Ok(None);
-        };
+        let Some(source) = &self.source else { return Ok(None) };
+        let provider = self.provider.to_string();
+        tracing::debug!(provider, "fetching keys");
         let started = Instant::now();
-        let doc = source.fetch().await.map_err(|e| e.to_string())?;
-        let keys = parse_document(doc.text(), &self.allowed, &self.provider)?;
-        let new = KeySet::new(keys);
-        let old = self.current.swap(Some(Arc::new(new)));
-        if let Some(current) = self.snapshot() {
-            let before: Vec<&str> = old
-                .as_deref()
-                .map(|o| o.kids().collect())
-                .unwrap_or_default();
-            let after: Vec<&str> = current.kids().collect();
-            let added: Vec<&&str> = after.iter().filter(|k| !before.contains(k)).collect();
-            let removed: Vec<&&str> = before.iter().filter(|k| !after.contains(k)).collect();
-            tracing::info!(
-                provider = %self.provider,
-                keys = current.len(),
-                ?added,
-                ?removed,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "keys loaded"
-            );
+        let result = async {
+            let doc = source.fetch().await.map_err(|e| e.to_string())?;
+            let keys = parse_document(doc.text(), &self.allowed, &self.provider)?;
+            Ok::<_, String>((doc.max_age(), keys))
         }
-        Ok(doc.max_age())
+        .await;
+        let elapsed = started.elapsed();
+        metrics::histogram!("oauth2_api_key_fetch_duration_seconds", "provider" => provider.clone())
+            .record(elapsed.as_secs_f64());
+        let (max_age, keys) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                metrics::counter!("oauth2_api_key_fetches_total", "provider" => provider, "outcome" => "failure")
+                    .increment(1);
+                return Err(e);
+            }
+        };
+        metrics::counter!("oauth2_api_key_fetches_total", "provider" => provider.clone(), "outcome" => "success")
+            .increment(1);
+        let new = Arc::new(KeySet::new(keys));
+        let old = self.current.swap(Some(Arc::clone(&new)));
+        let loaded = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.loaded_at_ms.store(loaded, Ordering::Release);
+        metrics::gauge!("oauth2_api_key_set_age_seconds", "provider" => provider.clone()).set(0.0);
+        let before: Vec<&str> = old.as_deref().map(|o| o.kids().collect()).unwrap_or_default();
+        let after: Vec<&str> = new.kids().collect();
+        let added: Vec<&&str> = after.iter().filter(|k| !before.contains(k)).collect();
+        let removed: Vec<&&str> = before.iter().filter(|k| !after.contains(k)).collect();
+        tracing::info!(
+            provider,
+            keys = new.len(),
+            ?added,
+            ?removed,
+            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            "keys loaded"
+        );
+        Ok(max_age)
+    }
+
+    /// Records the key set's age as a gauge.
+    pub(crate) fn record_age(&self) {
+        if let Some(age) = self.age() {
+            metrics::gauge!("oauth2_api_key_set_age_seconds", "provider" => self.provider.to_string())
+                .set(age.as_secs_f64());
+        }
     }
 
     /// The background loop: load, then refresh on the interval; on failure keep the old keys
-    /// and retry with exponential backoff (1 s doubling to 5 min) and jitter.
+    /// and retry with exponential backoff and jitter.
     pub(crate) async fn run(self: Arc<Self>) {
         if self.source.is_none() {
             return;
         }
-        let mut backoff = FIRST_BACKOFF;
+        let mut failures: u32 = 0;
         loop {
             let delay = match self.refresh().await {
                 Ok(max_age) => {
-                    backoff = FIRST_BACKOFF;
-                    self.retry_after_secs
-                        .store(FIRST_BACKOFF.as_secs(), Ordering::Relaxed);
-                    let base = self.policy.interval.unwrap_or_else(|| {
-                        max_age.map_or(DEFAULT_REFRESH, |a| a.clamp(MIN_MAX_AGE, MAX_MAX_AGE))
-                    });
-                    jitter(base)
+                    failures = 0;
+                    self.retry_after_secs.store(FIRST_BACKOFF.as_secs(), Ordering::Relaxed);
+                    let delay = refresh_delay(self.policy.interval, max_age, random_unit());
+                    tracing::debug!(provider = %self.provider, next_refresh_s = delay.as_secs(), "next key refresh scheduled");
+                    delay
                 }
                 Err(reason) => {
-                    let delay = jitter(backoff);
+                    let delay = retry_delay(failures, random_unit());
+                    failures = failures.saturating_add(1);
                     tracing::warn!(
                         provider = %self.provider,
                         %reason,
-                        retry_in_ms = delay.as_millis() as u64,
-                        keeping_previous_keys = self.snapshot().is_some(),
+                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        keeping_previous_keys = self.current.load().is_some(),
                         "key fetch failed"
                     );
-                    self.retry_after_secs
-                        .store(delay.as_secs().max(1), Ordering::Relaxed);
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    self.retry_after_secs.store(delay.as_secs().max(1), Ordering::Relaxed);
                     delay
                 }
             };
+            self.record_age();
             tokio::time::sleep(delay).await;
         }
     }
-}
-
-/// `d` scaled by a random factor in [0.9, 1.1], so replicas do not fetch in step.
-pub(crate) fn jitter(d: Duration) -> Duration {
-    use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
-    let mut b = [0u8; 2];
-    if SystemRandom::new().fill(&mut b).is_err() {
-        return d;
-    }
-    let unit = f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX);
-    d.mul_f64(0.9 + 0.2 * unit)
 }
 
 #[cfg(test)]
@@ -241,13 +309,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jitter_stays_within_ten_percent() {
+    fn refresh_delay_follows_clamped_max_age_ahead_of_expiry() {
+        let s = Duration::from_secs;
+        // max-age below 5 min is raised to 5 min; refresh at 80-100% of it.
+        assert_eq!(refresh_delay(None, Some(s(1)), 0.0), s(240));
+        assert_eq!(refresh_delay(None, Some(s(1)), 1.0), s(300));
+        // above 24 h is lowered to 24 h.
+        assert_eq!(refresh_delay(None, Some(s(10 * 86_400)), 1.0), s(86_400));
+        // no max-age: 1 h.
+        assert_eq!(refresh_delay(None, None, 1.0), s(3600));
+        assert_eq!(refresh_delay(None, Some(s(7200)), 0.5), s(6480));
+        // an explicit interval wins, with ±10%.
+        assert_eq!(refresh_delay(Some(s(100)), Some(s(7200)), 0.0), s(90));
+        assert_eq!(refresh_delay(Some(s(100)), None, 1.0), s(110));
+    }
+
+    #[test]
+    fn retry_delay_doubles_from_one_second_to_five_minutes() {
+        let s = Duration::from_secs;
+        let at_mid: Vec<Duration> = (0..12).map(|a| retry_delay(a, 0.5)).collect();
+        assert_eq!(&at_mid[..5], &[s(1), s(2), s(4), s(8), s(16)]);
+        assert_eq!(at_mid[9], s(300));
+        assert_eq!(retry_delay(40, 1.0), s(330));
+        assert_eq!(retry_delay(0, 0.0), Duration::from_millis(900));
+    }
+
+    #[test]
+    fn random_unit_stays_in_range() {
         for _ in 0..1000 {
-            let j = jitter(Duration::from_secs(100));
-            assert!(
-                j >= Duration::from_secs(90) && j <= Duration::from_secs(110),
-                "{j:?}"
-            );
+            let u = random_unit();
+            assert!((0.0..=1.0).contains(&u));
         }
     }
 }

@@ -102,51 +102,52 @@ impl HttpJwks {
     }
 
     async fn fetch_document(&self) -> Result<KeyDocument, KeySourceError> {
-        let err = |what: &str| KeySourceError::new(format!("GET {}: {what}", self.url));
-        let mut response = self
-            .client
-            .get(self.url.clone())
-            .header(
-                http::header::ACCEPT,
-                "application/json, application/jwk-set+json",
-            )
-            .send()
+        let (text, max_age) = get_capped(&self.client, &self.url, "application/json, application/jwk-set+json", self.max_bytes)
             .await
-            .map_err(|e| err(&describe(&e)))?;
-        if !response.status().is_success() {
-            return Err(err(&format!("status {}", response.status())));
-        }
-        if response
-            .content_length()
-            .is_some_and(|l| l > self.max_bytes as u64)
-        {
-            return Err(err(&format!(
-                "response is larger than {} bytes",
-                self.max_bytes
-            )));
-        }
-        let max_age = response
-            .headers()
-            .get(http::header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .and_then(max_age);
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| err(&describe(&e)))? {
-            if body.len() + chunk.len() > self.max_bytes {
-                return Err(err(&format!(
-                    "response is larger than {} bytes",
-                    self.max_bytes
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let text = String::from_utf8(body).map_err(|_| err("response is not UTF-8"))?;
+            .map_err(KeySourceError::new)?;
         let doc = KeyDocument::new(text);
         Ok(match max_age {
             Some(a) => doc.with_max_age(a),
             None => doc,
         })
     }
+}
+
+/// GETs `url`, refusing bodies over `max_bytes` (checked as they stream), and returns the
+/// body text and the `Cache-Control: max-age`.
+pub(crate) async fn get_capped(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    accept: &'static str,
+    max_bytes: usize,
+) -> Result<(String, Option<Duration>), String> {
+    let err = |what: &str| format!("GET {url}: {what}");
+    let mut response = client
+        .get(url.clone())
+        .header(http::header::ACCEPT, accept)
+        .send()
+        .await
+        .map_err(|e| err(&describe(&e)))?;
+    if !response.status().is_success() {
+        return Err(err(&format!("status {}", response.status())));
+    }
+    if response.content_length().is_some_and(|l| l > max_bytes as u64) {
+        return Err(err(&format!("response is larger than {max_bytes} bytes")));
+    }
+    let max_age = response
+        .headers()
+        .get(http::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(max_age);
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| err(&describe(&e)))? {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(err(&format!("response is larger than {max_bytes} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(body).map_err(|_| err("response is not UTF-8"))?;
+    Ok((text, max_age))
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -8,6 +8,8 @@
 pub(crate) mod cache;
 mod der;
 #[cfg(feature = "remote")]
+mod discovery;
+#[cfg(feature = "remote")]
 pub(crate) mod http;
 pub(crate) mod jwk;
 mod key_set;
@@ -15,6 +17,8 @@ mod pem;
 mod prepared;
 mod source;
 
+#[cfg(feature = "remote")]
+pub use discovery::{Discovery, REDISCOVER_AFTER};
 #[cfg(feature = "remote")]
 pub use http::HttpJwks;
 pub use key_set::KeySet;

@@ -50,7 +50,7 @@ pub struct TestIssuer {
 
 #[derive(Debug)]
 struct Inner {
-    issuer: String,
+    issuer: Mutex<String>,
     keys: Mutex<Vec<Arc<TestKey>>>,
 }
 
@@ -60,7 +60,7 @@ impl TestIssuer {
     pub fn new(issuer: impl Into<String>) -> Self {
         Self {
             inner: Arc::new(Inner {
-                issuer: issuer.into(),
+                issuer: Mutex::new(issuer.into()),
                 keys: Mutex::new(Vec::new()),
             }),
         }
@@ -102,8 +102,13 @@ impl TestIssuer {
 
     /// The issuer URL (`iss`).
     #[must_use]
-    pub fn issuer(&self) -> &str {
-        &self.inner.issuer
+    pub fn issuer(&self) -> String {
+        self.inner.issuer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Changes the issuer (for discovery tests, where it must be the server's own URL).
+    pub fn set_issuer(&self, issuer: impl Into<String>) {
+        *self.inner.issuer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = issuer.into();
     }
 
     /// The published JWK set, as JSON text.
@@ -117,7 +122,7 @@ impl TestIssuer {
     /// minutes) set. Add an audience with [`TokenBuilder::audience`].
     pub fn token(&self) -> TokenBuilder {
         let first = self.keys().first().cloned();
-        TokenBuilder::new(self.issuer(), first)
+        TokenBuilder::new(&self.issuer(), first)
     }
 
     /// Serves the JWK set over HTTP on 127.0.0.1 (port 0).

@@ -23,8 +23,10 @@ struct State {
     scheme: &'static str,
     failing: AtomicBool,
     fetches: AtomicUsize,
+    discoveries: AtomicUsize,
     delay_ms: AtomicU64,
     document: Mutex<Option<String>>,
+    discovery: Mutex<Option<String>>,
     cache_control: Mutex<Option<String>>,
 }
 
@@ -62,8 +64,10 @@ impl JwksServer {
             scheme: if https { "https" } else { "http" },
             failing: AtomicBool::new(false),
             fetches: AtomicUsize::new(0),
+            discoveries: AtomicUsize::new(0),
             delay_ms: AtomicU64::new(0),
             document: Mutex::new(None),
+            discovery: Mutex::new(None),
             cache_control: Mutex::new(None),
         });
         let (acceptor, ca_pem, ca_path) = if https {
@@ -164,6 +168,17 @@ impl JwksServer {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = document;
     }
 
+    /// Serves `document` at `/.well-known/openid-configuration` instead of the generated one.
+    pub fn set_discovery_document(&self, document: Option<String>) {
+        *self.state.discovery.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = document;
+    }
+
+    /// How many times the discovery document was requested.
+    #[must_use]
+    pub fn discovery_count(&self) -> usize {
+        self.state.discoveries.load(Ordering::SeqCst)
+    }
+
     /// Sends this `Cache-Control` header with the JWK set.
     pub fn set_cache_control(&self, value: Option<&str>) {
         *self
@@ -227,6 +242,10 @@ async fn respond(
             }
         }
         "/.well-known/openid-configuration" => {
+            state.discoveries.fetch_add(1, Ordering::SeqCst);
+            if let Some(doc) = state.discovery.lock().map(|d| d.clone()).unwrap_or_default() {
+                return Ok(json(StatusCode::OK, doc, None));
+            }
             let host = req
                 .headers()
                 .get("host")

@@ -86,7 +86,7 @@ async fn verdicts_agree_with_jsonwebtoken_on_generated_tokens() {
             token.push(if last == 'A' { 'Q' } else { 'A' });
         }
         let ours = auth.authenticate(&token).await.is_ok();
-        let theirs = jsonwebtoken_accepts(&token, &key.public_jwk(), alg, issuer.issuer());
+        let theirs = jsonwebtoken_accepts(&token, &key.public_jwk(), alg, &issuer.issuer());
         assert_eq!(
             ours, theirs,
             "token {i} ({alg}): ours={ours} jsonwebtoken={theirs}"

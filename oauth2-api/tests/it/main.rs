@@ -4,4 +4,5 @@
 
 mod cross_check;
 mod key_formats;
+mod lifecycle;
 mod sources;

@@ -105,7 +105,7 @@ async fn two_providers_attach_the_right_name() {
         get_json(&app.url("/claims"), Some(&a.token().audience(AUD).build())).await;
     assert_eq!((status, body["provider"].as_str()), (200, Some("alpha")));
     // b's issuer with a's key: only beta is tried, and its keys do not know a's kid.
-    let forged = a.token().audience(AUD).issuer(b.issuer()).build();
+    let forged = a.token().audience(AUD).issuer(&b.issuer()).build();
     let (status, _, body) = get_json(&app.url("/claims"), Some(&forged)).await;
     assert_eq!(status, 401);
     assert!(body["message"].get("alpha").is_none(), "{body}");

@@ -1,0 +1,108 @@
+//! OpenID Connect discovery: a provider given only its issuer.
+//!
+//! Fetches `<issuer>/.well-known/openid-configuration`, requires its `issuer` to equal the
+//! configured one exactly (OpenID Connect Discovery 1.0 section 4.3), takes `jwks_uri`
+//! (`https://` only), and fetches keys from there. The document is fetched again after
+//! [`REDISCOVER_AFTER`], and after any failed key fetch.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::http::get_capped;
+use super::source::{BoxFuture, KeyDocument, KeySource, KeySourceError};
+
+/// How long a discovered `jwks_uri` is used before discovery runs again.
+pub const REDISCOVER_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Keys found through OpenID Connect discovery.
+#[derive(Debug)]
+pub struct Discovery {
+    issuer: String,
+    config_url: reqwest::Url,
+    client: reqwest::Client,
+    max_bytes: usize,
+    allow_http: bool,
+    jwks_uri: Mutex<Option<(reqwest::Url, Instant)>>,
+}
+
+impl Discovery {
+    pub(crate) fn new(issuer: &str, client: reqwest::Client, max_bytes: usize, allow_http: bool) -> Result<Self, String> {
+        let config_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+        let config_url = reqwest::Url::parse(&config_url).map_err(|e| format!("the issuer is not a URL: {e}"))?;
+        Ok(Self { issuer: issuer.to_owned(), config_url, client, max_bytes, allow_http, jwks_uri: Mutex::new(None) })
+    }
+
+    /// The discovery document's URL.
+    #[must_use]
+    pub fn configuration_url(&self) -> &str {
+        self.config_url.as_str()
+    }
+
+    async fn discover(&self) -> Result<reqwest::Url, String> {
+        let (text, _) = get_capped(&self.client, &self.config_url, "application/json", self.max_bytes).await?;
+        if !crate::jws::depth_ok(text.as_bytes()) {
+            return Err("discovery document is nested too deeply".into());
+        }
+        let doc: Value = serde_json::from_str(&text).map_err(|_| "discovery document is not JSON".to_owned())?;
+        let issuer = doc.get("issuer").and_then(Value::as_str).ok_or("discovery document has no `issuer`")?;
+        if issuer != self.issuer {
+            return Err(format!(
+                "discovery document names issuer `{}`, not the configured `{}`",
+                issuer.chars().take(200).collect::<String>(),
+                self.issuer
+            ));
+        }
+        let jwks_uri = doc.get("jwks_uri").and_then(Value::as_str).ok_or("discovery document has no `jwks_uri`")?;
+        let url = reqwest::Url::parse(jwks_uri).map_err(|_| "`jwks_uri` is not a URL".to_owned())?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_http => {}
+            _ => return Err("`jwks_uri` is not https://".into()),
+        }
+        tracing::info!(issuer = %self.issuer, jwks_uri = %url, "discovered the key set URL");
+        Ok(url)
+    }
+
+    async fn fetch_keys(&self) -> Result<KeyDocument, KeySourceError> {
+        let cached = self
+            .jwks_uri
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().filter(|(_, at)| at.elapsed() < REDISCOVER_AFTER).map(|(u, _)| u.clone()));
+        let url = match cached {
+            Some(u) => u,
+            None => {
+                let u = self.discover().await.map_err(KeySourceError::new)?;
+                if let Ok(mut c) = self.jwks_uri.lock() {
+                    *c = Some((u.clone(), Instant::now()));
+                }
+                u
+            }
+        };
+        match get_capped(&self.client, &url, "application/json, application/jwk-set+json", self.max_bytes).await {
+            Ok((text, max_age)) => {
+                let doc = KeyDocument::new(text);
+                Ok(match max_age {
+                    Some(a) => doc.with_max_age(a),
+                    None => doc,
+                })
+            }
+            Err(e) => {
+                // The provider may have moved its keys: discover again next time.
+                if let Ok(mut c) = self.jwks_uri.lock() {
+                    *c = None;
+                }
+                Err(KeySourceError::new(e))
+            }
+        }
+    }
+}
+
+impl KeySource for Discovery {
+    fn fetch(&self) -> BoxFuture<'_, Result<KeyDocument, KeySourceError>> {
+        Box::pin(self.fetch_keys())
+    }
+}
