@@ -56,6 +56,8 @@ struct FileConfig {
     #[serde(default)]
     extra_ca_files: Vec<Spanned<String>>,
     shutdown_timeout_seconds: Option<u64>,
+    metrics_path: Option<Spanned<String>>,
+    unknown_kid_min_interval_seconds: Option<u64>,
     providers: Option<Spanned<BTreeMap<String, Spanned<ProviderConfig>>>>,
 }
 
@@ -95,6 +97,8 @@ struct ProviderConfig {
     required_claims: Vec<String>,
     #[serde(default)]
     dangerous_allow_http: bool,
+    extra_ca_file: Option<Spanned<String>>,
+    max_key_staleness_minutes: Option<u64>,
 }
 
 /// Where to send authenticated requests in proxy mode.
@@ -133,6 +137,7 @@ pub(crate) struct Gateway {
     pub(crate) cors: Option<CorsLayer>,
     pub(crate) websocket: WebSocketRejection,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) metrics_path: Option<String>,
     pub(crate) authenticator: Authenticator,
 }
 
@@ -246,6 +251,12 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
         }
     }
 
+    let metrics_path = match &file.metrics_path {
+        None => None,
+        Some(m) if m.get_ref().starts_with('/') => Some(m.get_ref().clone()),
+        Some(m) => return Err(ctx.err(Some(m.span()), "metrics_path", "must start with `/`")),
+    };
+
     let authenticator = build_authenticator(&ctx, &file)?;
     Ok(Gateway {
         listen,
@@ -255,6 +266,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
         cors,
         websocket,
         shutdown_timeout: Duration::from_secs(file.shutdown_timeout_seconds.unwrap_or(10)),
+        metrics_path,
         authenticator,
     })
 }
@@ -395,6 +407,9 @@ fn build_authenticator(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Authenticator
         }
         builder = builder.key_refresh(Duration::from_secs(m.get_ref() * 60));
     }
+    if let Some(secs) = file.unknown_kid_min_interval_seconds {
+        builder = builder.unknown_kid_refresh(Duration::from_secs(secs), Duration::from_secs(2));
+    }
     if let Some(max) = file.max_token_bytes {
         builder = builder.max_token_bytes(max);
     }
@@ -482,6 +497,14 @@ fn build_provider(
     }
     if p.dangerous_allow_http {
         b = b.dangerous_allow_http();
+    }
+    if let Some(ca) = &p.extra_ca_file {
+        let pem = std::fs::read_to_string(ca.get_ref())
+            .map_err(|e| ctx.err(Some(ca.span()), field("extra_ca_file"), format!("cannot read `{}`: {e}", ca.get_ref())))?;
+        b = b.add_root_certificate_pem(pem);
+    }
+    if let Some(m) = p.max_key_staleness_minutes {
+        b = b.max_key_staleness(Duration::from_secs(m * 60));
     }
     b.build().map_err(|e: ConfigError| {
         let span = match e.field() {

@@ -84,6 +84,7 @@ pub(crate) async fn run(port: u16) -> Result<ExitCode, String> {
         cors: None,
         websocket: WebSocketRejection::Close,
         shutdown_timeout: Duration::from_secs(5),
+        metrics_path: None,
         authenticator,
     };
     let result = server::run(gateway, listener).await;

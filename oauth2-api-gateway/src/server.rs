@@ -48,23 +48,51 @@ pub(crate) async fn bind(addr: SocketAddr, how_to_change: &str) -> Result<TcpLis
     })
 }
 
-/// The gateway's router: echo or proxy behind the auth layer, CORS outside it.
-pub(crate) fn router(gateway: &Gateway) -> Router {
+/// The gateway's router: echo or proxy behind the auth layer, CORS outside it, and the
+/// metrics path (public) when configured.
+pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
     let auth = AuthLayer::new(gateway.authenticator.clone())
         .public_paths(gateway.public_paths.iter().cloned())
+        .public_paths(gateway.metrics_path.iter().cloned())
         .websocket_rejection(gateway.websocket);
-    let app = match &gateway.upstream {
+    let mut app = match &gateway.upstream {
         None => crate::echo::router(),
         Some(upstream) => crate::proxy::router(Arc::new(crate::proxy::Proxy::new(
             upstream.clone(),
             gateway.forwarding.clone(),
         ))),
     };
+    if let Some(path) = &gateway.metrics_path {
+        let handle = metrics_handle()?;
+        let authenticator = gateway.authenticator.clone();
+        app = app.route(
+            path,
+            axum::routing::get(move || {
+                let (handle, authenticator) = (handle.clone(), authenticator.clone());
+                async move {
+                    authenticator.record_key_set_ages();
+                    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+                }
+            }),
+        );
+    }
     let app = app.layer(auth);
-    match &gateway.cors {
+    Ok(match &gateway.cors {
         Some(cors) => app.layer(cors.clone()),
         None => app,
+    })
+}
+
+/// Installs the Prometheus recorder once per process.
+fn metrics_handle() -> Result<metrics_exporter_prometheus::PrometheusHandle, String> {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> = std::sync::OnceLock::new();
+    if let Some(h) = HANDLE.get() {
+        return Ok(h.clone());
     }
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
 /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests for at most the
@@ -79,7 +107,7 @@ pub(crate) async fn run(gateway: Gateway, listener: TcpListener) -> Result<(), S
     tracing::info!(address = %local, mode, "gateway listening");
     println!("listening on http://{local}");
     let drain = gateway.shutdown_timeout;
-    let app = router(&gateway).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(&gateway)?.into_make_service_with_connect_info::<SocketAddr>();
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -600,3 +600,39 @@ async fn demo_prints_lines_that_work_and_sigterm_exits_zero() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn metrics_path_exposes_prometheus_text_and_discovery_config_works() {
+    // The issuer's `iss` is its own HTTPS URL, so `keys = "discover"` can find the JWKS.
+    let issuer = TestIssuer::new("pending").with_key(Algorithm::ES256, "m1");
+    let server = issuer.serve_https().await.unwrap();
+    issuer.set_issuer(server.url());
+    let dir = TempDir::new("metrics");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nmetrics_path = \"/metrics\"\n\n[providers.test]\nissuer = {:?}\naudience = {AUD:?}\nkeys = \"discover\"\nextra_ca_file = {:?}\n",
+            issuer.issuer(),
+            server.ca_path().unwrap().display().to_string()
+        ),
+    );
+    let gw = start(&config);
+    let c = client();
+    let token = issuer.token().audience(AUD).build();
+    assert_eq!(c.get(gw.url("/a")).bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(c.get(gw.url("/a")).bearer_auth(issuer.token().audience("nope").build()).send().await.unwrap().status(), 401);
+    let res = c.get(gw.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the metrics path needs no token");
+    let text = res.text().await.unwrap();
+    let has = |name: &str, labels: &[&str], value: Option<&str>| {
+        text.lines().any(|l| {
+            l.starts_with(name) && labels.iter().all(|x| l.contains(x)) && value.is_none_or(|v| l.ends_with(&format!(" {v}")))
+        })
+    };
+    assert!(has("oauth2_api_validations_total{", &["provider=\"test\"", "outcome=\"valid\""], Some("1")), "{text}");
+    assert!(has("oauth2_api_validations_total{", &["provider=\"test\"", "outcome=\"invalid_audience\""], Some("1")), "{text}");
+    assert!(has("oauth2_api_key_fetches_total{", &["provider=\"test\"", "outcome=\"success\""], None), "{text}");
+    assert!(has("oauth2_api_key_set_age_seconds{", &["provider=\"test\""], None), "{text}");
+    assert!(text.contains("oauth2_api_key_fetch_duration_seconds"), "{text}");
+    assert_eq!(server.discovery_count(), 1);
+}

@@ -3,6 +3,7 @@
 #![allow(unreachable_pub, missing_docs, clippy::unwrap_used)]
 
 mod cross_check;
+mod discovery;
 mod key_formats;
 mod lifecycle;
 mod sources;
