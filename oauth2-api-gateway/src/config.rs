@@ -499,8 +499,13 @@ fn build_provider(
         b = b.dangerous_allow_http();
     }
     if let Some(ca) = &p.extra_ca_file {
-        let pem = std::fs::read_to_string(ca.get_ref())
-            .map_err(|e| ctx.err(Some(ca.span()), field("extra_ca_file"), format!("cannot read `{}`: {e}", ca.get_ref())))?;
+        let pem = std::fs::read_to_string(ca.get_ref()).map_err(|e| {
+            ctx.err(
+                Some(ca.span()),
+                field("extra_ca_file"),
+                format!("cannot read `{}`: {e}", ca.get_ref()),
+            )
+        })?;
         b = b.add_root_certificate_pem(pem);
     }
     if let Some(m) = p.max_key_staleness_minutes {

@@ -71,7 +71,10 @@ pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
                 let (handle, authenticator) = (handle.clone(), authenticator.clone());
                 async move {
                     authenticator.record_key_set_ages();
-                    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+                    (
+                        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        handle.render(),
+                    )
                 }
             }),
         );
@@ -85,13 +88,15 @@ pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
 
 /// Installs the Prometheus recorder once per process.
 fn metrics_handle() -> Result<metrics_exporter_prometheus::PrometheusHandle, String> {
-    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> = std::sync::OnceLock::new();
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
     if let Some(h) = HANDLE.get() {
         return Ok(h.clone());
     }
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
-    metrics::set_global_recorder(recorder).map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    metrics::set_global_recorder(recorder)
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 

@@ -619,20 +619,69 @@ async fn metrics_path_exposes_prometheus_text_and_discovery_config_works() {
     let gw = start(&config);
     let c = client();
     let token = issuer.token().audience(AUD).build();
-    assert_eq!(c.get(gw.url("/a")).bearer_auth(&token).send().await.unwrap().status(), 200);
-    assert_eq!(c.get(gw.url("/a")).bearer_auth(issuer.token().audience("nope").build()).send().await.unwrap().status(), 401);
+    assert_eq!(
+        c.get(gw.url("/a"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(gw.url("/a"))
+            .bearer_auth(issuer.token().audience("nope").build())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     let res = c.get(gw.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 200, "the metrics path needs no token");
     let text = res.text().await.unwrap();
     let has = |name: &str, labels: &[&str], value: Option<&str>| {
         text.lines().any(|l| {
-            l.starts_with(name) && labels.iter().all(|x| l.contains(x)) && value.is_none_or(|v| l.ends_with(&format!(" {v}")))
+            l.starts_with(name)
+                && labels.iter().all(|x| l.contains(x))
+                && value.is_none_or(|v| l.ends_with(&format!(" {v}")))
         })
     };
-    assert!(has("oauth2_api_validations_total{", &["provider=\"test\"", "outcome=\"valid\""], Some("1")), "{text}");
-    assert!(has("oauth2_api_validations_total{", &["provider=\"test\"", "outcome=\"invalid_audience\""], Some("1")), "{text}");
-    assert!(has("oauth2_api_key_fetches_total{", &["provider=\"test\"", "outcome=\"success\""], None), "{text}");
-    assert!(has("oauth2_api_key_set_age_seconds{", &["provider=\"test\""], None), "{text}");
-    assert!(text.contains("oauth2_api_key_fetch_duration_seconds"), "{text}");
+    assert!(
+        has(
+            "oauth2_api_validations_total{",
+            &["provider=\"test\"", "outcome=\"valid\""],
+            Some("1")
+        ),
+        "{text}"
+    );
+    assert!(
+        has(
+            "oauth2_api_validations_total{",
+            &["provider=\"test\"", "outcome=\"invalid_audience\""],
+            Some("1")
+        ),
+        "{text}"
+    );
+    assert!(
+        has(
+            "oauth2_api_key_fetches_total{",
+            &["provider=\"test\"", "outcome=\"success\""],
+            None
+        ),
+        "{text}"
+    );
+    assert!(
+        has(
+            "oauth2_api_key_set_age_seconds{",
+            &["provider=\"test\""],
+            None
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("oauth2_api_key_fetch_duration_seconds"),
+        "{text}"
+    );
     assert_eq!(server.discovery_count(), 1);
 }

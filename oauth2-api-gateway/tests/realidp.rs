@@ -32,8 +32,16 @@ fn shared_realidp() -> PathBuf {
 }
 
 fn sh(dir: &Path, program: &str, args: &[&str]) {
-    let out = Command::new(program).args(args).current_dir(dir).output().unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(out.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -56,7 +64,11 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn token(base: &str, resource: &str) -> String {
@@ -79,12 +91,20 @@ async fn token(base: &str, resource: &str) -> String {
 
 fn header(token: &str) -> serde_json::Value {
     use base64::Engine as _;
-    let h = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap();
+    let h = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').next().unwrap())
+        .unwrap();
     serde_json::from_slice(&h).unwrap()
 }
 
 fn hup(idp: &Killed) {
-    assert!(Command::new("kill").args(["-HUP", &idp.0.id().to_string()]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &idp.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
 }
 
 #[tokio::test]
@@ -94,11 +114,19 @@ async fn real_provider_tokens_discovery_and_rotation() {
         return;
     }
     let source = shared_realidp();
-    assert!(source.join("start.mjs").exists(), "realidp not found at {}", source.display());
+    assert!(
+        source.join("start.mjs").exists(),
+        "realidp not found at {}",
+        source.display()
+    );
     let dir = std::env::temp_dir().join(format!("oauth2-realidp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     copy_dir(&source, &dir);
-    sh(&dir, "npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+    sh(
+        &dir,
+        "npm",
+        &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+    );
     sh(&dir, "node", &["keys.mjs", "init", "--force"]);
 
     let port = free_port();
@@ -122,7 +150,9 @@ async fn real_provider_tokens_discovery_and_rotation() {
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())).expect("provider did not start");
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("provider did not start");
         if line.contains("[idp] keys:") {
             break;
         }
@@ -146,12 +176,21 @@ async fn real_provider_tokens_discovery_and_rotation() {
     let rs = token(&base, &format!("{AUD}/rs256")).await;
     let es = token(&base, &format!("{AUD}/es256")).await;
     assert_eq!(header(&rs)["typ"], "at+jwt");
-    assert_eq!((header(&rs)["alg"].as_str(), header(&rs)["kid"].as_str()), (Some("RS256"), Some("rsa-1")));
+    assert_eq!(
+        (header(&rs)["alg"].as_str(), header(&rs)["kid"].as_str()),
+        (Some("RS256"), Some("rsa-1"))
+    );
     assert_eq!(header(&es)["alg"], "ES256");
     for t in [&rs, &es] {
         let user = auth.authenticate(t).await.unwrap();
-        assert_eq!(user.claim("client_id").and_then(|v| v.as_str()), Some("test-client"));
-        assert_eq!(user.claim("scope").and_then(|v| v.as_str()), Some("api:read"));
+        assert_eq!(
+            user.claim("client_id").and_then(|v| v.as_str()),
+            Some("test-client")
+        );
+        assert_eq!(
+            user.claim("scope").and_then(|v| v.as_str()),
+            Some("api:read")
+        );
     }
 
     // Gateway: the same tokens through `serve` with `keys = "discover"`.
@@ -161,14 +200,31 @@ async fn real_provider_tokens_discovery_and_rotation() {
         format!("listen = \"127.0.0.1:0\"\nunknown_kid_min_interval_seconds = 1\n\n[providers.realidp]\nissuer = {base:?}\naudience = {AUD:?}\nkeys = \"discover\"\ndangerous_allow_http = true\n"),
     )
     .unwrap();
-    let mut gw = Command::new(BIN).args(["serve", "--config"]).arg(&cfg).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut gw = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut first = String::new();
-    BufReader::new(gw.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(gw.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     let _gw = Killed(gw);
-    let gw_base = first.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let gw_base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
     let client = reqwest::Client::new();
     for t in [&rs, &es] {
-        let res = client.get(format!("{gw_base}/orders")).bearer_auth(t).send().await.unwrap();
+        let res = client
+            .get(format!("{gw_base}/orders"))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["provider"], "realidp");
@@ -182,8 +238,16 @@ async fn real_provider_tokens_discovery_and_rotation() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rotated = token(&base, &format!("{AUD}/rs256")).await;
     assert_eq!(header(&rotated)["kid"], "rsa-2");
-    assert!(auth.authenticate(&rotated).await.is_ok(), "library picks up the new key");
-    let res = client.get(format!("{gw_base}/orders")).bearer_auth(&rotated).send().await.unwrap();
+    assert!(
+        auth.authenticate(&rotated).await.is_ok(),
+        "library picks up the new key"
+    );
+    let res = client
+        .get(format!("{gw_base}/orders"))
+        .bearer_auth(&rotated)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "gateway picks up the new key");
 
     // Retire rsa-1: after the next refresh, a token it signed is rejected.
@@ -193,7 +257,9 @@ async fn real_provider_tokens_discovery_and_rotation() {
     loop {
         match auth.authenticate(&rs).await {
             Err(e) if e.kind() == ErrorKind::UnknownKey => break,
-            _ if std::time::Instant::now() > deadline => panic!("token of the removed key still accepted"),
+            _ if std::time::Instant::now() > deadline => {
+                panic!("token of the removed key still accepted")
+            }
             _ => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }

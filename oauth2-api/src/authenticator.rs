@@ -229,7 +229,9 @@ impl Authenticator {
                 KeySetStatus {
                     provider: e.provider.name().to_owned(),
                     loaded: keys.is_some(),
-                    kids: keys.map(|k| k.kids().map(str::to_owned).collect()).unwrap_or_default(),
+                    kids: keys
+                        .map(|k| k.kids().map(str::to_owned).collect())
+                        .unwrap_or_default(),
                     age: e.cache.age(),
                 }
             })
@@ -270,11 +272,14 @@ fn record(result: Result<Authenticated, AuthError>) -> Result<Authenticated, Aut
     let (provider, outcome): (Arc<str>, &'static str) = match &result {
         Ok(a) => (a.provider_arc(), "valid"),
         Err(e) => (
-            e.attempts().next().map_or_else(|| Arc::from("none"), |(p, _)| Arc::from(p)),
+            e.attempts()
+                .next()
+                .map_or_else(|| Arc::from("none"), |(p, _)| Arc::from(p)),
             e.kind().as_str(),
         ),
     };
-    metrics::counter!("oauth2_api_validations_total", "provider" => provider, "outcome" => outcome).increment(1);
+    metrics::counter!("oauth2_api_validations_total", "provider" => provider, "outcome" => outcome)
+        .increment(1);
     result
 }
 
@@ -326,15 +331,22 @@ struct ClientCache {
 
 #[cfg(feature = "remote")]
 impl ClientCache {
-    fn get(&mut self, base: &crate::keys::http::HttpSettings, provider: &Provider) -> Result<reqwest::Client, ConfigError> {
+    fn get(
+        &mut self,
+        base: &crate::keys::http::HttpSettings,
+        provider: &Provider,
+    ) -> Result<reqwest::Client, ConfigError> {
         let key = (provider.allow_http, provider.extra_roots.clone());
         if let Some((_, c)) = self.clients.iter().find(|(k, _)| *k == key) {
             return Ok(c.clone());
         }
         let mut settings = base.clone();
         settings.allow_http = provider.allow_http;
-        settings.extra_roots.extend(provider.extra_roots.iter().cloned());
-        let client = crate::keys::http::client(&settings).map_err(|m| ConfigError::new(Some(provider.name()), "http", m))?;
+        settings
+            .extra_roots
+            .extend(provider.extra_roots.iter().cloned());
+        let client = crate::keys::http::client(&settings)
+            .map_err(|m| ConfigError::new(Some(provider.name()), "http", m))?;
         self.clients.push((key, client.clone()));
         Ok(client)
     }
@@ -474,27 +486,44 @@ impl AuthenticatorBuilder {
             let source: Arc<dyn KeySource> = match &provider.keys {
                 KeysConfig::Fixed(keys) => {
                     let cache = KeyCache::fixed(Arc::clone(&provider.name), Arc::clone(keys));
-                    entries.push(Entry { provider, cache: Arc::new(cache) });
+                    entries.push(Entry {
+                        provider,
+                        cache: Arc::new(cache),
+                    });
                     continue;
                 }
                 KeysConfig::Source(s) => Arc::clone(s),
                 #[cfg(feature = "remote")]
                 KeysConfig::Url(url) => {
                     let client = clients.get(&self.http, &provider)?;
-                    let parsed = reqwest::Url::parse(url)
-                        .map_err(|e| ConfigError::new(Some(provider.name()), "keys", e.to_string()))?;
-                    Arc::new(crate::keys::HttpJwks::new(parsed, client, self.http.max_bytes))
+                    let parsed = reqwest::Url::parse(url).map_err(|e| {
+                        ConfigError::new(Some(provider.name()), "keys", e.to_string())
+                    })?;
+                    Arc::new(crate::keys::HttpJwks::new(
+                        parsed,
+                        client,
+                        self.http.max_bytes,
+                    ))
                 }
                 #[cfg(feature = "remote")]
                 KeysConfig::Discover => {
                     let client = clients.get(&self.http, &provider)?;
-                    let d = crate::keys::Discovery::new(provider.issuer(), client, self.http.max_bytes, provider.allow_http)
-                        .map_err(|m| ConfigError::new(Some(provider.name()), "issuer", m))?;
+                    let d = crate::keys::Discovery::new(
+                        provider.issuer(),
+                        client,
+                        self.http.max_bytes,
+                        provider.allow_http,
+                    )
+                    .map_err(|m| ConfigError::new(Some(provider.name()), "issuer", m))?;
                     Arc::new(d)
                 }
                 #[cfg(not(feature = "remote"))]
                 KeysConfig::Url(_) | KeysConfig::Discover => {
-                    return Err(ConfigError::new(Some(provider.name()), "keys", "key URLs and discovery need the `remote` feature"));
+                    return Err(ConfigError::new(
+                        Some(provider.name()),
+                        "keys",
+                        "key URLs and discovery need the `remote` feature",
+                    ));
                 }
             };
             let cache = KeyCache::new(
@@ -503,7 +532,10 @@ impl AuthenticatorBuilder {
                 Some(source),
                 policy,
             );
-            entries.push(Entry { provider, cache: Arc::new(cache) });
+            entries.push(Entry {
+                provider,
+                cache: Arc::new(cache),
+            });
         }
         let auth = Authenticator {
             inner: Arc::new(Inner {

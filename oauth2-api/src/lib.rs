@@ -62,6 +62,8 @@ pub mod time;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use authenticated::Authenticated;
-pub use authenticator::{Authenticator, AuthenticatorBuilder, DEFAULT_MAX_TOKEN_BYTES, KeySetStatus};
+pub use authenticator::{
+    Authenticator, AuthenticatorBuilder, DEFAULT_MAX_TOKEN_BYTES, KeySetStatus,
+};
 pub use error::{AuthError, ConfigError, ErrorKind};
 pub use provider::{Provider, ProviderBuilder};

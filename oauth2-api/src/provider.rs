@@ -340,8 +340,12 @@ impl ProviderBuilder {
             }
             KeysInput::Source(source) => KeysConfig::Source(source),
             KeysInput::Discover => {
-                check_url(&issuer, self.allow_http)
-                    .map_err(|m| err("issuer", format!("discovery needs the issuer to be a URL: {m}")))?;
+                check_url(&issuer, self.allow_http).map_err(|m| {
+                    err(
+                        "issuer",
+                        format!("discovery needs the issuer to be a URL: {m}"),
+                    )
+                })?;
                 KeysConfig::Discover
             }
         };

@@ -57,7 +57,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
 /// The delay until the next periodic refresh after a good fetch. `unit` is a uniform random
 /// number in [0, 1]. An explicit interval gets ±10% jitter; otherwise the refresh happens
 /// ahead of the (clamped) `max-age`, at 80-100% of it.
-pub(crate) fn refresh_delay(interval: Option<Duration>, max_age: Option<Duration>, unit: f64) -> Duration {
+pub(crate) fn refresh_delay(
+    interval: Option<Duration>,
+    max_age: Option<Duration>,
+    unit: f64,
+) -> Duration {
     let unit = unit.clamp(0.0, 1.0);
     match interval {
         Some(i) => i.mul_f64(0.9 + 0.2 * unit),
@@ -71,7 +75,9 @@ pub(crate) fn refresh_delay(interval: Option<Duration>, max_age: Option<Duration
 /// The delay before retry number `attempt` (0-based) after failures: 1 s doubling to 5 min,
 /// ±10% jitter.
 pub(crate) fn retry_delay(attempt: u32, unit: f64) -> Duration {
-    let base = FIRST_BACKOFF.saturating_mul(1u32 << attempt.min(16)).min(MAX_BACKOFF);
+    let base = FIRST_BACKOFF
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(MAX_BACKOFF);
     base.mul_f64(0.9 + 0.2 * unit.clamp(0.0, 1.0))
 }
 
@@ -183,7 +189,9 @@ impl KeyCache {
             return;
         }
         let allowed = {
-            let Ok(mut last) = self.last_unknown_kid_refresh.lock() else { return };
+            let Ok(mut last) = self.last_unknown_kid_refresh.lock() else {
+                return;
+            };
             let now = Instant::now();
             if last.is_some_and(|t| now.duration_since(t) < self.policy.unknown_kid_interval) {
                 false
@@ -217,7 +225,9 @@ impl KeyCache {
     }
 
     async fn fetch_and_swap(&self) -> Result<Option<Duration>, String> {
-        let Some(source) = &self.source else { return Ok(None) };
+        let Some(source) = &self.source else {
+            return Ok(None);
+        };
         let provider = self.provider.to_string();
         tracing::debug!(provider, "fetching keys");
         let started = Instant::now();
@@ -245,7 +255,10 @@ impl KeyCache {
         let loaded = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.loaded_at_ms.store(loaded, Ordering::Release);
         metrics::gauge!("oauth2_api_key_set_age_seconds", "provider" => provider.clone()).set(0.0);
-        let before: Vec<&str> = old.as_deref().map(|o| o.kids().collect()).unwrap_or_default();
+        let before: Vec<&str> = old
+            .as_deref()
+            .map(|o| o.kids().collect())
+            .unwrap_or_default();
         let after: Vec<&str> = new.kids().collect();
         let added: Vec<&&str> = after.iter().filter(|k| !before.contains(k)).collect();
         let removed: Vec<&&str> = before.iter().filter(|k| !after.contains(k)).collect();
@@ -279,7 +292,8 @@ impl KeyCache {
             let delay = match self.refresh().await {
                 Ok(max_age) => {
                     failures = 0;
-                    self.retry_after_secs.store(FIRST_BACKOFF.as_secs(), Ordering::Relaxed);
+                    self.retry_after_secs
+                        .store(FIRST_BACKOFF.as_secs(), Ordering::Relaxed);
                     let delay = refresh_delay(self.policy.interval, max_age, random_unit());
                     tracing::debug!(provider = %self.provider, next_refresh_s = delay.as_secs(), "next key refresh scheduled");
                     delay
@@ -294,7 +308,8 @@ impl KeyCache {
                         keeping_previous_keys = self.current.load().is_some(),
                         "key fetch failed"
                     );
-                    self.retry_after_secs.store(delay.as_secs().max(1), Ordering::Relaxed);
+                    self.retry_after_secs
+                        .store(delay.as_secs().max(1), Ordering::Relaxed);
                     delay
                 }
             };

@@ -29,10 +29,26 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    pub(crate) fn new(issuer: &str, client: reqwest::Client, max_bytes: usize, allow_http: bool) -> Result<Self, String> {
-        let config_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-        let config_url = reqwest::Url::parse(&config_url).map_err(|e| format!("the issuer is not a URL: {e}"))?;
-        Ok(Self { issuer: issuer.to_owned(), config_url, client, max_bytes, allow_http, jwks_uri: Mutex::new(None) })
+    pub(crate) fn new(
+        issuer: &str,
+        client: reqwest::Client,
+        max_bytes: usize,
+        allow_http: bool,
+    ) -> Result<Self, String> {
+        let config_url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        let config_url = reqwest::Url::parse(&config_url)
+            .map_err(|e| format!("the issuer is not a URL: {e}"))?;
+        Ok(Self {
+            issuer: issuer.to_owned(),
+            config_url,
+            client,
+            max_bytes,
+            allow_http,
+            jwks_uri: Mutex::new(None),
+        })
     }
 
     /// The discovery document's URL.
@@ -42,12 +58,22 @@ impl Discovery {
     }
 
     async fn discover(&self) -> Result<reqwest::Url, String> {
-        let (text, _) = get_capped(&self.client, &self.config_url, "application/json", self.max_bytes).await?;
+        let (text, _) = get_capped(
+            &self.client,
+            &self.config_url,
+            "application/json",
+            self.max_bytes,
+        )
+        .await?;
         if !crate::jws::depth_ok(text.as_bytes()) {
             return Err("discovery document is nested too deeply".into());
         }
-        let doc: Value = serde_json::from_str(&text).map_err(|_| "discovery document is not JSON".to_owned())?;
-        let issuer = doc.get("issuer").and_then(Value::as_str).ok_or("discovery document has no `issuer`")?;
+        let doc: Value =
+            serde_json::from_str(&text).map_err(|_| "discovery document is not JSON".to_owned())?;
+        let issuer = doc
+            .get("issuer")
+            .and_then(Value::as_str)
+            .ok_or("discovery document has no `issuer`")?;
         if issuer != self.issuer {
             return Err(format!(
                 "discovery document names issuer `{}`, not the configured `{}`",
@@ -55,8 +81,12 @@ impl Discovery {
                 self.issuer
             ));
         }
-        let jwks_uri = doc.get("jwks_uri").and_then(Value::as_str).ok_or("discovery document has no `jwks_uri`")?;
-        let url = reqwest::Url::parse(jwks_uri).map_err(|_| "`jwks_uri` is not a URL".to_owned())?;
+        let jwks_uri = doc
+            .get("jwks_uri")
+            .and_then(Value::as_str)
+            .ok_or("discovery document has no `jwks_uri`")?;
+        let url =
+            reqwest::Url::parse(jwks_uri).map_err(|_| "`jwks_uri` is not a URL".to_owned())?;
         match url.scheme() {
             "https" => {}
             "http" if self.allow_http => {}
@@ -67,11 +97,11 @@ impl Discovery {
     }
 
     async fn fetch_keys(&self) -> Result<KeyDocument, KeySourceError> {
-        let cached = self
-            .jwks_uri
-            .lock()
-            .ok()
-            .and_then(|c| c.as_ref().filter(|(_, at)| at.elapsed() < REDISCOVER_AFTER).map(|(u, _)| u.clone()));
+        let cached = self.jwks_uri.lock().ok().and_then(|c| {
+            c.as_ref()
+                .filter(|(_, at)| at.elapsed() < REDISCOVER_AFTER)
+                .map(|(u, _)| u.clone())
+        });
         let url = match cached {
             Some(u) => u,
             None => {
@@ -82,7 +112,14 @@ impl Discovery {
                 u
             }
         };
-        match get_capped(&self.client, &url, "application/json, application/jwk-set+json", self.max_bytes).await {
+        match get_capped(
+            &self.client,
+            &url,
+            "application/json, application/jwk-set+json",
+            self.max_bytes,
+        )
+        .await
+        {
             Ok((text, max_age)) => {
                 let doc = KeyDocument::new(text);
                 Ok(match max_age {

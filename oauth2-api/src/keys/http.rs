@@ -102,9 +102,14 @@ impl HttpJwks {
     }
 
     async fn fetch_document(&self) -> Result<KeyDocument, KeySourceError> {
-        let (text, max_age) = get_capped(&self.client, &self.url, "application/json, application/jwk-set+json", self.max_bytes)
-            .await
-            .map_err(KeySourceError::new)?;
+        let (text, max_age) = get_capped(
+            &self.client,
+            &self.url,
+            "application/json, application/jwk-set+json",
+            self.max_bytes,
+        )
+        .await
+        .map_err(KeySourceError::new)?;
         let doc = KeyDocument::new(text);
         Ok(match max_age {
             Some(a) => doc.with_max_age(a),
@@ -131,7 +136,10 @@ pub(crate) async fn get_capped(
     if !response.status().is_success() {
         return Err(err(&format!("status {}", response.status())));
     }
-    if response.content_length().is_some_and(|l| l > max_bytes as u64) {
+    if response
+        .content_length()
+        .is_some_and(|l| l > max_bytes as u64)
+    {
         return Err(err(&format!("response is larger than {max_bytes} bytes")));
     }
     let max_age = response

@@ -103,12 +103,20 @@ impl TestIssuer {
     /// The issuer URL (`iss`).
     #[must_use]
     pub fn issuer(&self) -> String {
-        self.inner.issuer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.inner
+            .issuer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Changes the issuer (for discovery tests, where it must be the server's own URL).
     pub fn set_issuer(&self, issuer: impl Into<String>) {
-        *self.inner.issuer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = issuer.into();
+        *self
+            .inner
+            .issuer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = issuer.into();
     }
 
     /// The published JWK set, as JSON text.

@@ -140,7 +140,7 @@ impl JwksServer {
         self.addr
     }
 
-    /// How many times `/jwks` was requested.
+    /// How many times `/jwks` was requested (counted on arrival).
     #[must_use]
     pub fn fetch_count(&self) -> usize {
         self.state.fetches.load(Ordering::SeqCst)
@@ -170,7 +170,11 @@ impl JwksServer {
 
     /// Serves `document` at `/.well-known/openid-configuration` instead of the generated one.
     pub fn set_discovery_document(&self, document: Option<String>) {
-        *self.state.discovery.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = document;
+        *self
+            .state
+            .discovery
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = document;
     }
 
     /// How many times the discovery document was requested.
@@ -205,6 +209,11 @@ async fn respond(
     state: Arc<State>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    match req.uri().path() {
+        "/jwks" => state.fetches.fetch_add(1, Ordering::SeqCst),
+        "/.well-known/openid-configuration" => state.discoveries.fetch_add(1, Ordering::SeqCst),
+        _ => 0,
+    };
     let delay = state.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -220,7 +229,6 @@ async fn respond(
     };
     Ok(match req.uri().path() {
         "/jwks" => {
-            state.fetches.fetch_add(1, Ordering::SeqCst);
             if state.failing.load(Ordering::SeqCst) {
                 json(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -242,8 +250,12 @@ async fn respond(
             }
         }
         "/.well-known/openid-configuration" => {
-            state.discoveries.fetch_add(1, Ordering::SeqCst);
-            if let Some(doc) = state.discovery.lock().map(|d| d.clone()).unwrap_or_default() {
+            if let Some(doc) = state
+                .discovery
+                .lock()
+                .map(|d| d.clone())
+                .unwrap_or_default()
+            {
                 return Ok(json(StatusCode::OK, doc, None));
             }
             let host = req

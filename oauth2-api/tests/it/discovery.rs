@@ -13,12 +13,18 @@ async fn issuer() -> (TestIssuer, JwksServer) {
 }
 
 fn auth(issuer: &TestIssuer, server: &JwksServer, keys: Option<&str>) -> Authenticator {
-    let b = Provider::builder("d").issuer(issuer.issuer()).audience("api").add_root_certificate_pem(server.ca_pem().unwrap());
+    let b = Provider::builder("d")
+        .issuer(issuer.issuer())
+        .audience("api")
+        .add_root_certificate_pem(server.ca_pem().unwrap());
     let b = match keys {
         Some(k) => b.keys(k),
         None => b.discover(),
     };
-    Authenticator::builder().provider(b.build().unwrap()).build().unwrap()
+    Authenticator::builder()
+        .provider(b.build().unwrap())
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -27,7 +33,10 @@ async fn keys_are_found_from_the_issuer_alone() {
     for keys in [None, Some("discover")] {
         let before = server.discovery_count();
         let a = auth(&issuer, &server, keys);
-        let user = a.authenticate(&issuer.token().audience("api").build()).await.unwrap();
+        let user = a
+            .authenticate(&issuer.token().audience("api").build())
+            .await
+            .unwrap();
         assert_eq!(user.provider(), "d");
         assert_eq!(server.discovery_count(), before + 1);
     }
@@ -37,21 +46,34 @@ async fn keys_are_found_from_the_issuer_alone() {
 async fn a_discovery_document_for_another_issuer_is_refused() {
     let (issuer, server) = issuer().await;
     server.set_discovery_document(Some(
-        json!({ "issuer": format!("{}/evil", server.url()), "jwks_uri": server.jwks_url() }).to_string(),
+        json!({ "issuer": format!("{}/evil", server.url()), "jwks_uri": server.jwks_url() })
+            .to_string(),
     ));
     let a = auth(&issuer, &server, None);
-    let err = a.authenticate(&issuer.token().audience("api").build()).await.unwrap_err();
+    let err = a
+        .authenticate(&issuer.token().audience("api").build())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
-    assert_eq!(server.fetch_count(), 0, "no key fetch from an unverified document");
+    assert_eq!(
+        server.fetch_count(),
+        0,
+        "no key fetch from an unverified document"
+    );
 }
 
 #[tokio::test]
 async fn an_http_jwks_uri_is_refused() {
     let (issuer, server) = issuer().await;
     let plain = issuer.serve().await.unwrap();
-    server.set_discovery_document(Some(json!({ "issuer": issuer.issuer(), "jwks_uri": plain.jwks_url() }).to_string()));
+    server.set_discovery_document(Some(
+        json!({ "issuer": issuer.issuer(), "jwks_uri": plain.jwks_url() }).to_string(),
+    ));
     let a = auth(&issuer, &server, None);
-    let err = a.authenticate(&issuer.token().audience("api").build()).await.unwrap_err();
+    let err = a
+        .authenticate(&issuer.token().audience("api").build())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
     assert_eq!(plain.fetch_count(), 0);
 }
@@ -72,20 +94,53 @@ async fn discovery_runs_again_after_a_failed_key_fetch() {
         .unknown_kid_refresh(std::time::Duration::ZERO, std::time::Duration::from_secs(2))
         .build()
         .unwrap();
-    assert!(a.authenticate(&issuer.token().audience("api").build()).await.is_ok());
+    assert!(
+        a.authenticate(&issuer.token().audience("api").build())
+            .await
+            .is_ok()
+    );
     assert_eq!(server.discovery_count(), 1);
     server.set_failing(true);
     // An unknown kid makes a refresh; its key fetch fails...
-    let _ = a.authenticate(&issuer.token().audience("api").header("kid", json!("x")).build()).await;
+    let _ = a
+        .authenticate(
+            &issuer
+                .token()
+                .audience("api")
+                .header("kid", json!("x"))
+                .build(),
+        )
+        .await;
     server.set_failing(false);
     // ...so the next refresh discovers again first.
-    let _ = a.authenticate(&issuer.token().audience("api").header("kid", json!("y")).build()).await;
+    let _ = a
+        .authenticate(
+            &issuer
+                .token()
+                .audience("api")
+                .header("kid", json!("y"))
+                .build(),
+        )
+        .await;
     assert_eq!(server.discovery_count(), 2);
 }
 
 #[test]
 fn discovery_needs_an_https_issuer() {
-    let e = Provider::builder("d").issuer("http://idp.example").audience("api").discover().build().unwrap_err();
+    let e = Provider::builder("d")
+        .issuer("http://idp.example")
+        .audience("api")
+        .discover()
+        .build()
+        .unwrap_err();
     assert_eq!(e.field(), "issuer");
-    assert!(Provider::builder("d").issuer("http://127.0.0.1:1").audience("api").discover().dangerous_allow_http().build().is_ok());
+    assert!(
+        Provider::builder("d")
+            .issuer("http://127.0.0.1:1")
+            .audience("api")
+            .discover()
+            .dangerous_allow_http()
+            .build()
+            .is_ok()
+    );
 }

@@ -76,40 +76,64 @@ impl KeySource for Scripted {
     }
 }
 
-fn setup(configure: impl FnOnce(oauth2_api::ProviderBuilder) -> oauth2_api::ProviderBuilder) -> (TestIssuer, Scripted, Authenticator) {
+fn setup(
+    configure: impl FnOnce(oauth2_api::ProviderBuilder) -> oauth2_api::ProviderBuilder,
+) -> (TestIssuer, Scripted, Authenticator) {
     let issuer = TestIssuer::new("https://lifecycle.test").with_key(Algorithm::ES256, "k1");
     let source = Scripted::new(&issuer);
-    let provider = configure(Provider::builder("p").issuer(issuer.issuer()).audience("api").key_source(source.clone()))
-        .build()
-        .unwrap();
+    let provider = configure(
+        Provider::builder("p")
+            .issuer(issuer.issuer())
+            .audience("api")
+            .key_source(source.clone()),
+    )
+    .build()
+    .unwrap();
     let auth = Authenticator::builder().provider(provider).build().unwrap();
     (issuer, source, auth)
 }
 
 fn token_with_kid(issuer: &TestIssuer, kid: &str) -> String {
-    issuer.token().audience("api").header("kid", json!(kid)).build()
+    issuer
+        .token()
+        .audience("api")
+        .header("kid", json!(kid))
+        .build()
 }
 
 #[tokio::test(start_paused = true)]
 async fn flood_of_200_unknown_kids_costs_one_fetch_per_window() {
     let (issuer, source, auth) = setup(|p| p);
-    assert!(auth.authenticate(&issuer.token().audience("api").build()).await.is_ok());
+    assert!(
+        auth.authenticate(&issuer.token().audience("api").build())
+            .await
+            .is_ok()
+    );
     assert_eq!(source.fetches(), 1);
     let flood = |tag: &'static str| {
-        let tokens: Vec<String> = (0..200).map(|i| token_with_kid(&issuer, &format!("{tag}-{i}"))).collect();
+        let tokens: Vec<String> = (0..200)
+            .map(|i| token_with_kid(&issuer, &format!("{tag}-{i}")))
+            .collect();
         let auth = auth.clone();
         async move {
-            let tasks: Vec<_> = tokens.into_iter().map(|t| {
-                let auth = auth.clone();
-                tokio::spawn(async move { auth.authenticate(&t).await.unwrap_err().kind() })
-            }).collect();
+            let tasks: Vec<_> = tokens
+                .into_iter()
+                .map(|t| {
+                    let auth = auth.clone();
+                    tokio::spawn(async move { auth.authenticate(&t).await.unwrap_err().kind() })
+                })
+                .collect();
             for t in tasks {
                 assert_eq!(t.await.unwrap(), ErrorKind::UnknownKey);
             }
         }
     };
     flood("a").await;
-    assert_eq!(source.fetches(), 2, "200 concurrent unknown kids: one refresh");
+    assert_eq!(
+        source.fetches(),
+        2,
+        "200 concurrent unknown kids: one refresh"
+    );
     tokio::time::sleep(Duration::from_secs(5)).await;
     flood("b").await;
     assert_eq!(source.fetches(), 2, "still inside the 10 s window");
@@ -121,7 +145,11 @@ async fn flood_of_200_unknown_kids_costs_one_fetch_per_window() {
 #[tokio::test(start_paused = true)]
 async fn a_new_key_is_accepted_within_ten_seconds_of_its_first_use() {
     let (issuer, source, auth) = setup(|p| p);
-    assert!(auth.authenticate(&issuer.token().audience("api").build()).await.is_ok());
+    assert!(
+        auth.authenticate(&issuer.token().audience("api").build())
+            .await
+            .is_ok()
+    );
     // An unknown kid opens a rate-limit window...
     let _ = auth.authenticate(&token_with_kid(&issuer, "junk")).await;
     assert_eq!(source.fetches(), 2);
@@ -134,17 +162,30 @@ async fn a_new_key_is_accepted_within_ten_seconds_of_its_first_use() {
         if auth.authenticate(&token).await.is_ok() {
             break first_use.elapsed();
         }
-        assert!(first_use.elapsed() < Duration::from_secs(60), "never accepted");
+        assert!(
+            first_use.elapsed() < Duration::from_secs(60),
+            "never accepted"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    assert!(accepted_after <= Duration::from_secs(10), "{accepted_after:?}");
-    assert!(accepted_after >= Duration::from_secs(6), "the rate limit held: {accepted_after:?}");
+    assert!(
+        accepted_after <= Duration::from_secs(10),
+        "{accepted_after:?}"
+    );
+    assert!(
+        accepted_after >= Duration::from_secs(6),
+        "the rate limit held: {accepted_after:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn concurrent_requests_with_a_new_kid_share_one_fetch() {
     let (issuer, source, auth) = setup(|p| p);
-    assert!(auth.authenticate(&issuer.token().audience("api").build()).await.is_ok());
+    assert!(
+        auth.authenticate(&issuer.token().audience("api").build())
+            .await
+            .is_ok()
+    );
     source.delay(Duration::from_millis(500));
     let k2 = issuer.add_key(Algorithm::ES384, "k2");
     let token = issuer.token().audience("api").signed_with(k2).build();
@@ -163,19 +204,26 @@ async fn concurrent_requests_with_a_new_kid_share_one_fetch() {
 #[tokio::test(start_paused = true)]
 async fn periodic_refresh_follows_clamped_max_age_with_jitter() {
     for (max_age, low, high) in [
-        (Some(1u64), 240.0, 300.0),          // below 5 min: clamped up
-        (Some(900), 720.0, 900.0),           // followed, 80-100%
+        (Some(1u64), 240.0, 300.0),              // below 5 min: clamped up
+        (Some(900), 720.0, 900.0),               // followed, 80-100%
         (Some(10 * 86_400), 69_120.0, 86_400.0), // above 24 h: clamped down
-        (None, 2_880.0, 3_600.0),            // none: 1 h
+        (None, 2_880.0, 3_600.0),                // none: 1 h
     ] {
         let (issuer, source, auth) = setup(|p| p);
         source.max_age(max_age.map(Duration::from_secs));
-        assert!(auth.authenticate(&issuer.token().audience("api").build()).await.is_ok());
+        assert!(
+            auth.authenticate(&issuer.token().audience("api").build())
+                .await
+                .is_ok()
+        );
         tokio::time::sleep(Duration::from_secs_f64(high * 4.5)).await;
         let gaps = source.gaps();
         assert!(gaps.len() >= 4, "{max_age:?}: {gaps:?}");
         for g in &gaps {
-            assert!((low..=high + 0.01).contains(g), "{max_age:?}: gap {g} outside [{low}, {high}]");
+            assert!(
+                (low..=high + 0.01).contains(g),
+                "{max_age:?}: gap {g} outside [{low}, {high}]"
+            );
         }
         drop(auth);
     }
@@ -185,7 +233,11 @@ async fn periodic_refresh_follows_clamped_max_age_with_jitter() {
 async fn explicit_interval_overrides_max_age() {
     let (issuer, source, auth) = setup(|p| p.key_refresh(Duration::from_secs(60)));
     source.max_age(Some(Duration::from_secs(86_400)));
-    assert!(auth.authenticate(&issuer.token().audience("api").build()).await.is_ok());
+    assert!(
+        auth.authenticate(&issuer.token().audience("api").build())
+            .await
+            .is_ok()
+    );
     tokio::time::sleep(Duration::from_secs(600)).await;
     for g in source.gaps() {
         assert!((54.0..=66.01).contains(&g), "gap {g}");
@@ -199,11 +251,17 @@ async fn failures_back_off_exponentially_and_keep_the_keys() {
     assert!(auth.authenticate(&token).await.is_ok());
     source.fail(true);
     tokio::time::sleep(Duration::from_secs(60 + 1 + 2 + 4 + 8 + 16 + 5)).await;
-    assert!(auth.authenticate(&token).await.is_ok(), "last known good keys are kept");
+    assert!(
+        auth.authenticate(&token).await.is_ok(),
+        "last known good keys are kept"
+    );
     let gaps = source.gaps();
     // The first gap is the refresh interval; then 1, 2, 4, 8 s (±10%).
     for (gap, expected) in gaps[1..5].iter().zip([1.0, 2.0, 4.0, 8.0]) {
-        assert!((expected * 0.9..=expected * 1.1 + 0.001).contains(gap), "gap {gap} for {expected}: {gaps:?}");
+        assert!(
+            (expected * 0.9..=expected * 1.1 + 0.001).contains(gap),
+            "gap {gap} for {expected}: {gaps:?}"
+        );
     }
     // The backoff stops growing at 5 min.
     tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -218,17 +276,30 @@ async fn down_at_start_gives_keys_unavailable_then_recovers_by_itself() {
     let source = Scripted::new(&issuer);
     source.fail(true);
     let auth = Authenticator::builder()
-        .provider(Provider::builder("p").issuer(issuer.issuer()).audience("api").key_source(source.clone()).build().unwrap())
+        .provider(
+            Provider::builder("p")
+                .issuer(issuer.issuer())
+                .audience("api")
+                .key_source(source.clone())
+                .build()
+                .unwrap(),
+        )
         .build()
         .unwrap();
     let token = issuer.token().audience("api").build();
     let err = auth.authenticate(&token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
     let retry = err.retry_after().unwrap();
-    assert!(retry >= Duration::from_secs(1) && retry <= Duration::from_secs(2), "{retry:?}");
+    assert!(
+        retry >= Duration::from_secs(1) && retry <= Duration::from_secs(2),
+        "{retry:?}"
+    );
     // Later requests do not queue behind the retries.
     let before = Instant::now();
-    assert_eq!(auth.authenticate(&token).await.unwrap_err().kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(
+        auth.authenticate(&token).await.unwrap_err().kind(),
+        ErrorKind::KeysUnavailable
+    );
     assert_eq!(before.elapsed(), Duration::ZERO);
     source.fail(false);
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -237,14 +308,23 @@ async fn down_at_start_gives_keys_unavailable_then_recovers_by_itself() {
 
 #[tokio::test(start_paused = true)]
 async fn keys_older_than_the_maximum_staleness_are_dropped() {
-    let (issuer, source, auth) = setup(|p| p.key_refresh(Duration::from_secs(600)).max_key_staleness(Duration::from_secs(1800)));
+    let (issuer, source, auth) = setup(|p| {
+        p.key_refresh(Duration::from_secs(600))
+            .max_key_staleness(Duration::from_secs(1800))
+    });
     let token = issuer.token().audience("api").build();
     assert!(auth.authenticate(&token).await.is_ok());
     source.fail(true);
     tokio::time::sleep(Duration::from_secs(1700)).await;
-    assert!(auth.authenticate(&token).await.is_ok(), "still fresh enough");
+    assert!(
+        auth.authenticate(&token).await.is_ok(),
+        "still fresh enough"
+    );
     tokio::time::sleep(Duration::from_secs(200)).await;
-    assert_eq!(auth.authenticate(&token).await.unwrap_err().kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(
+        auth.authenticate(&token).await.unwrap_err().kind(),
+        ErrorKind::KeysUnavailable
+    );
     source.fail(false);
     tokio::time::sleep(Duration::from_secs(400)).await;
     assert!(auth.authenticate(&token).await.is_ok(), "recovered");
@@ -256,8 +336,22 @@ async fn a_hung_fetch_delays_neither_known_keys_nor_other_providers() {
     let other = TestIssuer::new("https://other.test").with_key(Algorithm::EdDSA, "o1");
     let source = Scripted::new(&issuer);
     let auth = Authenticator::builder()
-        .provider(Provider::builder("p").issuer(issuer.issuer()).audience("api").key_source(source.clone()).build().unwrap())
-        .provider(Provider::builder("o").issuer(other.issuer()).audience("api").jwks(other.jwks()).build().unwrap())
+        .provider(
+            Provider::builder("p")
+                .issuer(issuer.issuer())
+                .audience("api")
+                .key_source(source.clone())
+                .build()
+                .unwrap(),
+        )
+        .provider(
+            Provider::builder("o")
+                .issuer(other.issuer())
+                .audience("api")
+                .jwks(other.jwks())
+                .build()
+                .unwrap(),
+        )
         .build()
         .unwrap();
     let known = issuer.token().audience("api").build();
@@ -272,10 +366,21 @@ async fn a_hung_fetch_delays_neither_known_keys_nor_other_providers() {
     assert_eq!(source.fetches(), 2, "the refresh is in flight");
     let start = Instant::now();
     assert!(auth.authenticate(&known).await.is_ok());
-    assert!(auth.authenticate(&other.token().audience("api").build()).await.is_ok());
-    assert_eq!(start.elapsed(), Duration::ZERO, "no waiting at all on the hung fetch");
+    assert!(
+        auth.authenticate(&other.token().audience("api").build())
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "no waiting at all on the hung fetch"
+    );
     // The request that needed the refresh gave up after the bounded 2 s wait.
     let started = Instant::now();
-    assert_eq!(hung.await.unwrap().unwrap_err().kind(), ErrorKind::UnknownKey);
+    assert_eq!(
+        hung.await.unwrap().unwrap_err().kind(),
+        ErrorKind::UnknownKey
+    );
     assert!(started.elapsed() <= Duration::from_secs(2));
 }

@@ -208,3 +208,37 @@ async fn background_task_ends_when_the_authenticator_is_dropped() {
         "refresh went on after the last handle was dropped"
     );
 }
+
+#[tokio::test]
+async fn a_hung_key_server_delays_neither_known_tokens_nor_public_paths() {
+    let issuer = issuer("hung");
+    let jwks = issuer.serve().await.expect("jwks");
+    let auth = Authenticator::builder()
+        .provider(remote(&issuer, &jwks.jwks_url(), None))
+        .build()
+        .expect("authenticator");
+    let app = serve(router(AuthLayer::new(auth).public_paths(["/health"]))).await;
+    let known = issuer.token().audience(AUD).build();
+    assert_eq!(get_json(&app.url("/claims"), Some(&known)).await.0, 200);
+    // From now on the key server takes 30 s to answer; an unknown kid starts a refresh.
+    jwks.set_delay(Duration::from_secs(30));
+    let unknown = issuer
+        .token()
+        .audience(AUD)
+        .header("kid", serde_json::json!("new"))
+        .build();
+    let url = app.url("/claims");
+    let stuck = tokio::spawn(async move { get_json(&url, Some(&unknown)).await.0 });
+    assert!(eventually(Duration::from_secs(5), || async { jwks.fetch_count() >= 2 }).await);
+    let started = std::time::Instant::now();
+    assert_eq!(get_json(&app.url("/claims"), Some(&known)).await.0, 200);
+    assert_eq!(get_json(&app.url("/health"), None).await.0, 200);
+    // Both answered while the fetch is still hung (it lasts 30 s; the unknown-kid request
+    // gives up after its 2 s bound).
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(stuck.await.expect("join"), 401);
+}
