@@ -168,13 +168,14 @@ async fn a_new_key_is_accepted_within_ten_seconds_of_its_first_use() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    // The window opened 3 s before the first use and lasts 10 s: accepted 7 s after it.
     assert!(
-        accepted_after <= Duration::from_secs(10),
-        "{accepted_after:?}"
+        accepted_after >= Duration::from_secs(7),
+        "the rate limit held: {accepted_after:?}"
     );
     assert!(
-        accepted_after >= Duration::from_secs(6),
-        "the rate limit held: {accepted_after:?}"
+        accepted_after <= Duration::from_millis(7500),
+        "{accepted_after:?}"
     );
 }
 
