@@ -58,6 +58,11 @@ struct FileConfig {
     shutdown_timeout_seconds: Option<u64>,
     metrics_path: Option<Spanned<String>>,
     unknown_kid_min_interval_seconds: Option<u64>,
+    unknown_kid_wait_ms: Option<u64>,
+    first_load_wait_ms: Option<u64>,
+    fetch_connect_timeout_ms: Option<u64>,
+    fetch_timeout_ms: Option<u64>,
+    max_key_document_bytes: Option<usize>,
     providers: Option<Spanned<BTreeMap<String, Spanned<ProviderConfig>>>>,
 }
 
@@ -99,6 +104,8 @@ struct ProviderConfig {
     dangerous_allow_http: bool,
     extra_ca_file: Option<Spanned<String>>,
     max_key_staleness_minutes: Option<u64>,
+    validate_nbf: Option<bool>,
+    validate_iat: Option<bool>,
 }
 
 /// Where to send authenticated requests in proxy mode.
@@ -407,8 +414,23 @@ fn build_authenticator(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Authenticator
         }
         builder = builder.key_refresh(Duration::from_secs(m.get_ref() * 60));
     }
-    if let Some(secs) = file.unknown_kid_min_interval_seconds {
-        builder = builder.unknown_kid_refresh(Duration::from_secs(secs), Duration::from_secs(2));
+    if file.unknown_kid_min_interval_seconds.is_some() || file.unknown_kid_wait_ms.is_some() {
+        builder = builder.unknown_kid_refresh(
+            Duration::from_secs(file.unknown_kid_min_interval_seconds.unwrap_or(10)),
+            Duration::from_millis(file.unknown_kid_wait_ms.unwrap_or(2000)),
+        );
+    }
+    if let Some(ms) = file.first_load_wait_ms {
+        builder = builder.first_load_wait(Duration::from_millis(ms));
+    }
+    if file.fetch_connect_timeout_ms.is_some() || file.fetch_timeout_ms.is_some() {
+        builder = builder.fetch_timeouts(
+            Duration::from_millis(file.fetch_connect_timeout_ms.unwrap_or(2000)),
+            Duration::from_millis(file.fetch_timeout_ms.unwrap_or(5000)),
+        );
+    }
+    if let Some(max) = file.max_key_document_bytes {
+        builder = builder.max_key_document_bytes(max);
     }
     if let Some(max) = file.max_token_bytes {
         builder = builder.max_token_bytes(max);
@@ -507,6 +529,12 @@ fn build_provider(
             )
         })?;
         b = b.add_root_certificate_pem(pem);
+    }
+    if let Some(on) = p.validate_nbf {
+        b = b.validate_nbf(on);
+    }
+    if let Some(on) = p.validate_iat {
+        b = b.validate_iat(on);
     }
     if let Some(m) = p.max_key_staleness_minutes {
         b = b.max_key_staleness(Duration::from_secs(m * 60));
