@@ -600,6 +600,57 @@ mod tests {
     }
 
     #[test]
+    fn every_documented_field_parses() {
+        let text = r#"
+listen = "127.0.0.1:0"
+public_paths = ["/health"]
+upstream = "http://127.0.0.1:9000"
+upstream_timeout_seconds = 5
+forward_claims = { sub = "x-user-id" }
+forward_payload_header = "x-jwt-payload"
+key_refresh_minutes = 30
+max_token_bytes = 4096
+websocket_rejection = "http"
+extra_ca_files = []
+shutdown_timeout_seconds = 3
+metrics_path = "/metrics"
+unknown_kid_min_interval_seconds = 20
+unknown_kid_wait_ms = 500
+first_load_wait_ms = 1000
+fetch_connect_timeout_ms = 1000
+fetch_timeout_ms = 2000
+max_key_document_bytes = 65536
+
+[cors]
+allow_origins = ["https://app.example.com"]
+allow_methods = ["GET"]
+allow_headers = ["authorization"]
+expose_headers = ["www-authenticate"]
+allow_credentials = true
+max_age_seconds = 600
+
+[providers.p]
+issuer = "https://i"
+audience = ["a", "b"]
+keys = "https://i/jwks"
+key_refresh_minutes = 10
+algorithms = ["RS256", "ES256"]
+leeway_seconds = 30
+required_claims = ["sub"]
+dangerous_allow_http = false
+max_key_staleness_minutes = 1440
+validate_nbf = true
+validate_iat = false
+"#;
+        let gw = parse(Path::new("gw.toml"), text).expect("parses");
+        assert_eq!(gw.metrics_path.as_deref(), Some("/metrics"));
+        assert_eq!(gw.websocket, WebSocketRejection::HttpError);
+        assert!(gw.upstream.is_some() && gw.cors.is_some());
+        let p = gw.authenticator.providers().next().expect("provider");
+        assert_eq!(p.algorithms(), [Algorithm::RS256, Algorithm::ES256]);
+    }
+
+    #[test]
     fn inline_jwk_set_table_and_audience_list_parse() {
         let jwk = r#"keys = { keys = [{ kty = "OKP", crv = "Ed25519", x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid = "k" }] }"#;
         let text =
