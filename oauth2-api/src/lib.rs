@@ -59,6 +59,8 @@ mod provider;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 pub mod time;
+#[cfg(test)]
+mod vectors;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use authenticated::Authenticated;

@@ -2,13 +2,26 @@
 
 use serde_json::{Map, Value};
 
-use super::{Header, b64_decode, json::depth_within};
+use super::json::{depth_within, strict_object};
+use super::{Header, b64_decode};
 use crate::error::{AuthError, ErrorKind};
 
 /// The deepest JSON nesting accepted in a header or a payload.
 pub(crate) const MAX_JSON_DEPTH: usize = 16;
 
-/// A parsed, not yet verified, compact JWS.
+/// A split, not yet verified, compact JWS whose payload is left undecoded (any bytes, as
+/// RFC 7515 allows; a JWT's payload is parsed by [`Compact`]).
+#[derive(Debug)]
+pub(crate) struct Signed<'a> {
+    pub(crate) header: Header,
+    /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.
+    pub(crate) signing_input: &'a [u8],
+    /// The decoded payload (possibly empty).
+    pub(crate) payload: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
+}
+
+/// A parsed, not yet verified, compact JWS with a JSON object payload (a JWT).
 #[derive(Debug)]
 pub(crate) struct Compact<'a> {
     pub(crate) header: Header,
@@ -23,8 +36,30 @@ fn malformed(message: &'static str) -> AuthError {
 }
 
 impl<'a> Compact<'a> {
-    /// Parses `token`, refusing anything longer than `max_len` bytes before decoding it.
+    /// Parses `token`, refusing anything longer than `max_len` bytes before decoding it. The
+    /// payload must be a JSON object without duplicate member names at any depth.
     pub(crate) fn parse(token: &'a str, max_len: usize) -> Result<Self, AuthError> {
+        let signed = Signed::split(token, max_len)?;
+        let payload = signed.payload;
+        if !depth_within(&payload, MAX_JSON_DEPTH) {
+            return Err(malformed("token payload is nested too deeply"));
+        }
+        let claims = strict_object(&payload).map_err(|_| {
+            malformed("token payload is not a JSON object without duplicate members")
+        })?;
+        Ok(Self {
+            header: signed.header,
+            signing_input: signed.signing_input,
+            signature: signed.signature,
+            claims,
+        })
+    }
+}
+
+impl<'a> Signed<'a> {
+    /// Splits and checks `token`: size cap first, exactly three segments, strict base64url,
+    /// the header's rules. The payload is not decoded.
+    pub(crate) fn split(token: &'a str, max_len: usize) -> Result<Self, AuthError> {
         if token.len() > max_len {
             return Err(malformed("token is too large"));
         }
@@ -46,8 +81,8 @@ impl<'a> Compact<'a> {
         let header_b64 = &bytes[..first];
         let payload_b64 = &bytes[first + 1..second];
         let signature_b64 = &bytes[second + 1..];
-        if header_b64.is_empty() || payload_b64.is_empty() {
-            return Err(malformed("token has an empty segment"));
+        if header_b64.is_empty() {
+            return Err(malformed("token has an empty header"));
         }
         let header_json =
             b64_decode(header_b64).ok_or_else(|| malformed("token header is not base64url"))?;
@@ -62,16 +97,11 @@ impl<'a> Compact<'a> {
             .ok_or_else(|| malformed("token signature is not base64url"))?;
         let payload =
             b64_decode(payload_b64).ok_or_else(|| malformed("token payload is not base64url"))?;
-        if !depth_within(&payload, MAX_JSON_DEPTH) {
-            return Err(malformed("token payload is nested too deeply"));
-        }
-        let claims: Map<String, Value> = serde_json::from_slice(&payload)
-            .map_err(|_| malformed("token payload is not a JSON object"))?;
         Ok(Self {
             header,
             signing_input: &bytes[..second],
+            payload,
             signature,
-            claims,
         })
     }
 }
@@ -137,6 +167,38 @@ mod tests {
             kind(&token(r#"{"alg":"RS256"}"#, "\"x\"", b"s")),
             ErrorKind::Malformed
         );
+    }
+
+    #[test]
+    fn duplicate_claims_are_rejected_at_any_depth() {
+        let h = r#"{"alg":"RS256"}"#;
+        assert_eq!(
+            kind(&token(h, r#"{"iss":"evil","iss":"good"}"#, b"s")),
+            ErrorKind::Malformed
+        );
+        assert_eq!(
+            kind(&token(h, r#"{"a":{"roles":1,"roles":2}}"#, b"s")),
+            ErrorKind::Malformed
+        );
+        assert!(Compact::parse(&token(h, r#"{"a":[{"x":1},{"x":2}]}"#, b"s"), 8192).is_ok());
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected() {
+        let bad = format!(
+            "{}.{}.{}",
+            b64_encode(br#"{"alg":"RS256"}"#),
+            b64_encode(b"{\"a\":\"\xff\"}"),
+            b64_encode(b"s")
+        );
+        assert_eq!(kind(&bad), ErrorKind::Malformed);
+        let bad_header = format!(
+            "{}.{}.{}",
+            b64_encode(b"{\"alg\":\"RS256\xff\"}"),
+            b64_encode(b"{}"),
+            b64_encode(b"s")
+        );
+        assert_eq!(kind(&bad_header), ErrorKind::Malformed);
     }
 
     #[test]

@@ -1,4 +1,90 @@
-//! A pre-parse bound on JSON nesting.
+//! A pre-parse bound on JSON nesting, and a JSON object parser that refuses duplicate
+//! member names (RFC 7519 section 4 lets a JWT parser reject them; accepting the last one is
+//! how parser differentials between services become exploits).
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+/// Parses `bytes` as a JSON object, refusing duplicate member names at any depth.
+pub(crate) fn strict_object(bytes: &[u8]) -> Result<Map<String, Value>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = StrictValue.deserialize(&mut de)?;
+    de.end()?;
+    match value {
+        Value::Object(m) => Ok(m),
+        _ => Err(de::Error::custom("not an object")),
+    }
+}
+
+struct StrictValue;
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(StrictValue)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(de::Error::custom("duplicate member name"));
+            }
+            let value = map.next_value_seed(StrictValue)?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
 
 /// Returns whether `bytes` nests objects and arrays at most `max` deep. Brackets inside
 /// strings are skipped. Runs in one pass with no allocation; the real parse follows.
@@ -35,6 +121,19 @@ pub(crate) fn depth_within(bytes: &[u8], max: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strict_object_refuses_duplicates_and_keeps_values() {
+        let m = strict_object(br#"{"a":1,"b":[true,null,1.5,"x"],"c":{"d":-2}}"#).expect("object");
+        assert_eq!(
+            Value::Object(m),
+            serde_json::json!({"a":1,"b":[true,null,1.5,"x"],"c":{"d":-2}})
+        );
+        assert!(strict_object(br#"{"a":1,"a":1}"#).is_err());
+        assert!(strict_object(br#"{"a":{"b":1,"b":2}}"#).is_err());
+        assert!(strict_object(br#"{"a":1} x"#).is_err());
+        assert!(strict_object(b"[1]").is_err());
+    }
 
     #[test]
     fn deep_nesting_is_refused_and_strings_are_skipped() {

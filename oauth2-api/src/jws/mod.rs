@@ -14,6 +14,8 @@ pub(crate) use base64url::decode as b64_decode;
 #[cfg(any(test, feature = "test-util"))]
 pub(crate) use base64url::encode as b64_encode;
 pub(crate) use compact::Compact;
+#[cfg(test)]
+pub(crate) use compact::Signed;
 pub(crate) use header::Header;
 
 /// Whether a JSON document nests no deeper than the bound used for tokens.

@@ -17,6 +17,8 @@ mod pem;
 mod prepared;
 mod source;
 
+#[cfg(test)]
+pub(crate) use der::spki as der_spki;
 #[cfg(feature = "remote")]
 pub use discovery::{Discovery, REDISCOVER_AFTER};
 #[cfg(feature = "remote")]
