@@ -1,6 +1,8 @@
 //! The JOSE header of a signed token.
 
-use serde::Deserialize;
+use serde_json::Value;
+
+use super::json::strict_object;
 
 use crate::algorithm::Algorithm;
 use crate::error::{AuthError, ErrorKind};
@@ -13,37 +15,30 @@ pub(crate) struct Header {
     pub(crate) kid: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct RawHeader {
-    alg: Option<serde_json::Value>,
-    kid: Option<serde_json::Value>,
-    typ: Option<serde_json::Value>,
-    crit: Option<serde_json::Value>,
-    b64: Option<serde_json::Value>,
-}
-
 fn malformed(message: &'static str) -> AuthError {
     AuthError::new(ErrorKind::Malformed, message)
 }
 
 impl Header {
-    /// Parses the decoded header JSON. Duplicate members are rejected (serde's derive refuses
-    /// a duplicate field), as RFC 7515 section 5.2 allows.
+    /// Parses the decoded header JSON: an object without duplicate members (RFC 7515 section
+    /// 5.2 allows rejecting them), `alg` a supported name, `kid` and `typ` strings when
+    /// present (`null` is not a string), no `crit`, no `b64`.
     pub(crate) fn parse(json: &[u8]) -> Result<Self, AuthError> {
-        let raw: RawHeader = serde_json::from_slice(json)
-            .map_err(|_| malformed("token header is not valid JSON"))?;
-        let alg = match raw.alg {
-            Some(serde_json::Value::String(s)) => s,
+        let raw = strict_object(json).map_err(|_| {
+            malformed("token header is not a JSON object without duplicate members")
+        })?;
+        let alg = match raw.get("alg") {
+            Some(Value::String(s)) => s,
             Some(_) => return Err(malformed("token header `alg` is not a string")),
             None => return Err(malformed("token header has no `alg`")),
         };
-        if alg.eq_ignore_ascii_case("none") {
+        if alg.trim().eq_ignore_ascii_case("none") {
             return Err(AuthError::new(
                 ErrorKind::UnsupportedAlgorithm,
                 "unsigned tokens (`alg: none`) are not accepted",
             ));
         }
-        let alg = Algorithm::from_name(&alg).ok_or_else(|| {
+        let alg = Algorithm::from_name(alg).ok_or_else(|| {
             AuthError::new(
                 ErrorKind::UnsupportedAlgorithm,
                 "token algorithm is not supported",
@@ -51,21 +46,21 @@ impl Header {
         })?;
         // RFC 7515 4.1.11: `crit` lists extensions the recipient must understand. We
         // implement none, and an empty list is itself invalid.
-        if raw.crit.is_some() {
+        if raw.contains_key("crit") {
             return Err(malformed(
                 "token header has a `crit` extension that is not supported",
             ));
         }
         // RFC 7797: an unencoded payload is not something an access token uses.
-        if raw.b64.is_some() {
+        if raw.contains_key("b64") {
             return Err(malformed("token header `b64` is not supported"));
         }
-        let kid = match raw.kid {
+        let kid = match raw.get("kid") {
             None => None,
-            Some(serde_json::Value::String(s)) => Some(s),
+            Some(Value::String(s)) => Some(s.clone()),
             Some(_) => return Err(malformed("token header `kid` is not a string")),
         };
-        if raw.typ.as_ref().is_some_and(|t| !t.is_string()) {
+        if raw.get("typ").is_some_and(|t| !t.is_string()) {
             return Err(malformed("token header `typ` is not a string"));
         }
         Ok(Self { alg, kid })
@@ -112,6 +107,13 @@ mod tests {
             kind(r#"{"alg":"RS256","alg":"HS256"}"#),
             ErrorKind::Malformed
         );
+    }
+
+    #[test]
+    fn null_kid_and_duplicate_unknown_members_are_rejected() {
+        assert_eq!(kind(r#"{"alg":"RS256","kid":null}"#), ErrorKind::Malformed);
+        assert_eq!(kind(r#"{"alg":"RS256","x":1,"x":2}"#), ErrorKind::Malformed);
+        assert_eq!(kind(r#"["RS256"]"#), ErrorKind::Malformed);
     }
 
     #[test]

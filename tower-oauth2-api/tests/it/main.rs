@@ -3,6 +3,7 @@
 //! Integration tests of the tower layer: real axum servers on 127.0.0.1, a real JWKS server,
 //! a real HTTP client and real WebSocket clients.
 
+mod attacks;
 mod extractors;
 mod keys;
 mod requests;

@@ -203,48 +203,6 @@ async fn inline_jwks_pem_and_certificate_map_keys() {
 }
 
 #[tokio::test]
-async fn alg_none_is_rejected() {
-    let s = setup().await;
-    for none in ["none", "None", "NONE"] {
-        let token = s
-            .issuer
-            .token()
-            .audience(AUD)
-            .unsigned()
-            .header("alg", json!(none))
-            .build();
-        let token = format!("{token}AAAA");
-        let (status, _, body) = get_json(&s.app.url("/claims"), Some(&token)).await;
-        assert_eq!(status, 401, "{none}: {body}");
-    }
-}
-
-#[tokio::test]
-async fn hs256_signed_with_the_rsa_public_key_is_rejected() {
-    let s = setup().await;
-    let key = s.issuer.key("a-rs256").expect("key");
-    for secret in [
-        key.public_pem_bytes(),
-        key.public_jwk().to_string().into_bytes(),
-        s.issuer.jwks().into_bytes(),
-    ] {
-        let token = s
-            .issuer
-            .token()
-            .audience(AUD)
-            .header("kid", json!("a-rs256"))
-            .sign_with_secret(&secret)
-            .build();
-        let (status, _, body) = get_json(&s.app.url("/claims"), Some(&token)).await;
-        assert_eq!(status, 401, "{body}");
-        assert_eq!(
-            body["message"]["a"],
-            "token algorithm is not allowed for this provider"
-        );
-    }
-}
-
-#[tokio::test]
 async fn unknown_kid_is_rejected_after_one_refresh() {
     let s = setup().await;
     let stranger = oauth2_api::test_util::TestKey::generate(Algorithm::ES256, "stranger");
@@ -294,57 +252,6 @@ async fn key_rotated_in_is_accepted_at_once_through_the_unknown_kid_refresh() {
     let new_key = s.issuer.add_key(Algorithm::PS256, "a-rotated");
     let token = s.issuer.token().audience(AUD).signed_with(new_key).build();
     assert_eq!(get_json(&s.app.url("/claims"), Some(&token)).await.0, 200);
-}
-
-#[tokio::test]
-async fn crit_padding_and_oversize_are_rejected() {
-    let s = setup().await;
-    let crit = s
-        .issuer
-        .token()
-        .audience(AUD)
-        .header("crit", json!(["exp"]))
-        .header("exp", json!(1))
-        .build();
-    let (status, _, body) = get_json(&s.app.url("/claims"), Some(&crit)).await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (
-            401,
-            Some("token header has a `crit` extension that is not supported")
-        )
-    );
-
-    let good = s.issuer.token().audience(AUD).build();
-    let (h, rest) = good.split_once('.').expect("dot");
-    let padded = format!("{h}=.{rest}");
-    let res = crate::support::client()
-        .get(s.app.url("/claims"))
-        .header("authorization", format!("Bearer {padded}"))
-        .send()
-        .await
-        .expect("req");
-    // `=` inside the token is outside RFC 6750 syntax (400) or bad base64url (401): never 200.
-    assert!(
-        matches!(res.status().as_u16(), 400 | 401),
-        "{}",
-        res.status()
-    );
-    let padded_end = format!("{}=", good);
-    let (status, _, _) = get_json(&s.app.url("/claims"), Some(&padded_end)).await;
-    assert_eq!(status, 401);
-
-    let big = s
-        .issuer
-        .token()
-        .audience(AUD)
-        .claim("pad", json!("x".repeat(9000)))
-        .build();
-    let (status, _, body) = get_json(&s.app.url("/claims"), Some(&big)).await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (401, Some("token is too large"))
-    );
 }
 
 #[tokio::test]
