@@ -93,3 +93,31 @@ mod tests {
         assert_eq!(kind(&["Bearer abc=="]), Ok("abc==".into()));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use http::HeaderValue;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_header_values_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_bytes(&bytes) {
+                h.insert(AUTHORIZATION, v);
+            }
+            if let Ok(token) = bearer(&h) {
+                prop_assert!(is_b64token(token));
+                prop_assert!(!token.is_empty());
+            }
+        }
+
+        #[test]
+        fn bearer_tokens_round_trip(token in "[A-Za-z0-9._~+/-]{1,100}=*", scheme in "(?i)bearer", spaces in " {1,3}") {
+            let mut h = HeaderMap::new();
+            h.insert(AUTHORIZATION, HeaderValue::from_str(&format!("{scheme}{spaces}{token}")).unwrap_or(HeaderValue::from_static("x")));
+            prop_assert_eq!(bearer(&h).ok(), Some(token.as_str()));
+        }
+    }
+}

@@ -65,33 +65,7 @@ impl Discovery {
             self.max_bytes,
         )
         .await?;
-        if !crate::jws::depth_ok(text.as_bytes()) {
-            return Err("discovery document is nested too deeply".into());
-        }
-        let doc: Value =
-            serde_json::from_str(&text).map_err(|_| "discovery document is not JSON".to_owned())?;
-        let issuer = doc
-            .get("issuer")
-            .and_then(Value::as_str)
-            .ok_or("discovery document has no `issuer`")?;
-        if issuer != self.issuer {
-            return Err(format!(
-                "discovery document names issuer `{}`, not the configured `{}`",
-                issuer.chars().take(200).collect::<String>(),
-                self.issuer
-            ));
-        }
-        let jwks_uri = doc
-            .get("jwks_uri")
-            .and_then(Value::as_str)
-            .ok_or("discovery document has no `jwks_uri`")?;
-        let url =
-            reqwest::Url::parse(jwks_uri).map_err(|_| "`jwks_uri` is not a URL".to_owned())?;
-        match url.scheme() {
-            "https" => {}
-            "http" if self.allow_http => {}
-            _ => return Err("`jwks_uri` is not https://".into()),
-        }
+        let url = jwks_uri_from(&text, &self.issuer, self.allow_http)?;
         tracing::info!(issuer = %self.issuer, jwks_uri = %url, "discovered the key set URL");
         Ok(url)
     }
@@ -138,8 +112,74 @@ impl Discovery {
     }
 }
 
+/// Reads a discovery document: its `issuer` must equal `issuer` exactly, and its `jwks_uri`
+/// must be an `https://` URL (or `http://` when allowed).
+pub(crate) fn jwks_uri_from(
+    text: &str,
+    issuer: &str,
+    allow_http: bool,
+) -> Result<reqwest::Url, String> {
+    if !crate::jws::depth_ok(text.as_bytes()) {
+        return Err("discovery document is nested too deeply".into());
+    }
+    let doc: Value =
+        serde_json::from_str(text).map_err(|_| "discovery document is not JSON".to_owned())?;
+    let found = doc
+        .get("issuer")
+        .and_then(Value::as_str)
+        .ok_or("discovery document has no `issuer`")?;
+    if found != issuer {
+        return Err(format!(
+            "discovery document names issuer `{}`, not the configured `{issuer}`",
+            found.chars().take(200).collect::<String>()
+        ));
+    }
+    let jwks_uri = doc
+        .get("jwks_uri")
+        .and_then(Value::as_str)
+        .ok_or("discovery document has no `jwks_uri`")?;
+    let url = reqwest::Url::parse(jwks_uri).map_err(|_| "`jwks_uri` is not a URL".to_owned())?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if allow_http => Ok(url),
+        _ => Err("`jwks_uri` is not https://".into()),
+    }
+}
+
 impl KeySource for Discovery {
     fn fetch(&self) -> BoxFuture<'_, Result<KeyDocument, KeySourceError>> {
         Box::pin(self.fetch_keys())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn issuer_must_match_and_jwks_uri_must_be_https() {
+        let ok = r#"{"issuer":"https://i.test","jwks_uri":"https://i.test/keys"}"#;
+        assert!(jwks_uri_from(ok, "https://i.test", false).is_ok());
+        assert!(jwks_uri_from(ok, "https://i.test/", false).is_err());
+        let http = r#"{"issuer":"https://i.test","jwks_uri":"http://i.test/keys"}"#;
+        assert!(jwks_uri_from(http, "https://i.test", false).is_err());
+        assert!(jwks_uri_from(http, "https://i.test", true).is_ok());
+        let ftp = r#"{"issuer":"https://i.test","jwks_uri":"file:///etc/passwd"}"#;
+        assert!(jwks_uri_from(ftp, "https://i.test", true).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_discovery_documents_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = jwks_uri_from(&text, "https://i.test", false);
+        }
+
+        #[test]
+        fn arbitrary_json_discovery_documents_never_panic(issuer in ".{0,40}", uri in ".{0,80}") {
+            let doc = serde_json::json!({ "issuer": issuer, "jwks_uri": uri }).to_string();
+            let _ = jwks_uri_from(&doc, "https://i.test", false);
+        }
     }
 }

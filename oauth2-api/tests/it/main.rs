@@ -6,4 +6,5 @@ mod cross_check;
 mod discovery;
 mod key_formats;
 mod lifecycle;
+mod properties;
 mod sources;
