@@ -74,4 +74,5 @@ pub use future::ResponseFuture;
 pub use layer::AuthLayer;
 pub use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind, Provider};
 pub use service::AuthService;
+pub use token::bearer as bearer_token;
 pub use websocket::{POLICY_VIOLATION, WebSocketRejection};

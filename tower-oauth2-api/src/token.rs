@@ -9,11 +9,23 @@ pub(crate) const MISSING: &str = "The request does not contain an \"authorizatio
 /// The seed's message for a header that is not a Bearer credential.
 pub(crate) const NOT_BEARER: &str = "The \"authorization\" header must start with \"Bearer \"";
 
-/// Returns the token of the one `Authorization: Bearer <token>` header.
+/// Returns the token of the one `Authorization: Bearer <token>` header, as the layer reads it.
 ///
 /// The scheme is matched case-insensitively (RFC 9110 section 11.1); the token must follow
-/// the RFC 6750 `b64token` syntax; two `Authorization` headers are refused.
-pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
+/// the RFC 6750 `b64token` syntax; two `Authorization` headers are refused. The error's kind
+/// is [`ErrorKind::MissingToken`], [`ErrorKind::NotBearer`] or [`ErrorKind::InvalidRequest`]
+/// (all 400), with the seed's messages.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
+/// let mut headers = HeaderMap::new();
+/// headers.insert(AUTHORIZATION, HeaderValue::from_static("bearer abc.def.ghi"));
+/// assert_eq!(tower_oauth2_api::bearer_token(&headers).unwrap(), "abc.def.ghi");
+/// ```
+///
+/// # Errors
+/// When there is no such header, it is not the Bearer scheme, or it is malformed.
+pub fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Err(AuthError::new(ErrorKind::MissingToken, MISSING));
