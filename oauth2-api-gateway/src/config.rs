@@ -63,6 +63,7 @@ struct FileConfig {
     fetch_connect_timeout_ms: Option<u64>,
     fetch_timeout_ms: Option<u64>,
     max_key_document_bytes: Option<usize>,
+    token_cache_entries: Option<usize>,
     providers: Option<Spanned<BTreeMap<String, Spanned<ProviderConfig>>>>,
 }
 
@@ -429,6 +430,9 @@ fn build_authenticator(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Authenticator
             Duration::from_millis(file.fetch_timeout_ms.unwrap_or(5000)),
         );
     }
+    if let Some(n) = file.token_cache_entries {
+        builder = builder.token_cache(n);
+    }
     if let Some(max) = file.max_key_document_bytes {
         builder = builder.max_key_document_bytes(max);
     }
@@ -620,6 +624,7 @@ first_load_wait_ms = 1000
 fetch_connect_timeout_ms = 1000
 fetch_timeout_ms = 2000
 max_key_document_bytes = 65536
+token_cache_entries = 5000
 
 [cors]
 allow_origins = ["https://app.example.com"]

@@ -16,6 +16,7 @@ use crate::keys::cache::{KeyCache, RefreshPolicy};
 use crate::keys::{KeySource, NoKey};
 use crate::provider::{KeysConfig, Provider};
 use crate::time::{Clock, SystemClock};
+use crate::token_cache::{self, DEFAULT_TOKEN_CACHE_ENTRIES, TokenCache};
 
 /// The state of one provider's keys, from [`Authenticator::key_sets`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +70,7 @@ struct Entry {
 
 struct Inner {
     entries: Vec<Entry>,
+    token_cache: Option<TokenCache>,
     by_issuer: HashMap<String, Vec<usize>>,
     clock: Arc<dyn Clock>,
     max_token_bytes: usize,
@@ -177,6 +179,20 @@ impl Authenticator {
     }
 
     fn step(&self, token: &str, mode: Mode) -> Step {
+        let now = self.inner.clock.now_unix();
+        let cache_key = match &self.inner.token_cache {
+            Some(cache) if token.len() <= self.inner.max_token_bytes => {
+                let key = TokenCache::key(token);
+                let hit = cache.get(&key, now, |i| {
+                    self.inner.entries.get(i).and_then(|e| e.cache.current_id())
+                });
+                if let Some(hit) = hit {
+                    return Step::Done(Ok(hit));
+                }
+                Some(key)
+            }
+            _ => None,
+        };
         let mut compact = match Compact::parse(token, self.inner.max_token_bytes) {
             Ok(c) => c,
             Err(e) => return Step::Done(Err(e)),
@@ -193,18 +209,40 @@ impl Authenticator {
                 "token issuer is not accepted",
             )));
         };
-        let now = self.inner.clock.now_unix();
         let mut attempts = Vec::new();
         let mut waits = Vec::new();
         for &i in candidates {
             let entry = &self.inner.entries[i];
             match check(entry, &compact, now, mode) {
-                Ok(()) => {
+                Ok(key_set) => {
+                    let rules = &entry.provider.rules;
+                    let exp = claims::numeric_date(&compact.claims, "exp").ok().flatten();
+                    // The earliest time the token is valid, as the fresh check sees it:
+                    // `nbf` and `iat` (when checked) must both be <= now + leeway.
+                    let date = |name, on: bool| {
+                        on.then(|| claims::numeric_date(&compact.claims, name).ok().flatten())
+                            .flatten()
+                            .unwrap_or(i64::MIN)
+                    };
+                    let not_before =
+                        date("nbf", rules.validate_nbf).max(date("iat", rules.validate_iat));
                     let claims = std::mem::take(&mut compact.claims);
-                    return Step::Done(Ok(Authenticated::new(
-                        Arc::clone(&entry.provider.name),
-                        claims,
-                    )));
+                    let authenticated =
+                        Authenticated::new(Arc::clone(&entry.provider.name), claims);
+                    if let (Some(cache), Some(key), Some(exp)) =
+                        (&self.inner.token_cache, cache_key, exp)
+                    {
+                        let cached = token_cache::Entry {
+                            authenticated: authenticated.clone(),
+                            provider: i,
+                            key_set,
+                            exp,
+                            not_before,
+                            leeway: rules.leeway_secs,
+                        };
+                        cache.insert(key, cached, now);
+                    }
+                    return Step::Done(Ok(authenticated));
                 }
                 Err(Outcome::Wait(w)) => waits.push((i, w)),
                 Err(Outcome::Fail(e)) => {
@@ -236,6 +274,12 @@ impl Authenticator {
                 }
             })
             .collect()
+    }
+
+    /// The number of tokens in the verified-token cache.
+    #[must_use]
+    pub fn cached_tokens(&self) -> usize {
+        self.inner.token_cache.as_ref().map_or(0, TokenCache::len)
     }
 
     /// Sets the `oauth2_api_key_set_age_seconds` gauges (call before exporting metrics).
@@ -288,7 +332,8 @@ enum Outcome {
     Fail(AuthError),
 }
 
-fn check(entry: &Entry, compact: &Compact<'_>, now: i64, mode: Mode) -> Result<(), Outcome> {
+/// Validates `compact` against one provider; on success, the id of the key set that verified it.
+fn check(entry: &Entry, compact: &Compact<'_>, now: i64, mode: Mode) -> Result<u64, Outcome> {
     let alg = compact.header.alg;
     if !entry.provider.algorithms.contains(&alg) {
         return Err(Outcome::Fail(AuthError::new(
@@ -319,7 +364,8 @@ fn check(entry: &Entry, compact: &Compact<'_>, now: i64, mode: Mode) -> Result<(
             "token signature is invalid",
         )));
     }
-    claims::check(&compact.claims, &entry.provider.rules, now).map_err(Outcome::Fail)
+    claims::check(&compact.claims, &entry.provider.rules, now).map_err(Outcome::Fail)?;
+    Ok(keys.id())
 }
 
 /// HTTP clients shared by providers with the same settings.
@@ -359,6 +405,7 @@ pub struct AuthenticatorBuilder {
     providers: Vec<Provider>,
     clock: Arc<dyn Clock>,
     max_token_bytes: usize,
+    token_cache_entries: usize,
     key_refresh: Option<Duration>,
     policy: RefreshPolicy,
     #[cfg(feature = "remote")]
@@ -371,6 +418,7 @@ impl Default for AuthenticatorBuilder {
             providers: Vec::new(),
             clock: Arc::new(SystemClock),
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            token_cache_entries: DEFAULT_TOKEN_CACHE_ENTRIES,
             key_refresh: None,
             policy: RefreshPolicy::default(),
             #[cfg(feature = "remote")]
@@ -396,6 +444,16 @@ impl AuthenticatorBuilder {
     /// The longest token accepted, in bytes (default 8 KiB). Checked before decoding.
     pub fn max_token_bytes(mut self, max: usize) -> Self {
         self.max_token_bytes = max;
+        self
+    }
+
+    /// The verified-token cache's size in entries (default 10,000; `0` turns it off).
+    ///
+    /// A token that validated is remembered by its SHA-256, with its claims, until its `exp`
+    /// (with leeway) or until the provider's key set changes; a repeated token then costs a
+    /// hash and a lookup instead of a signature check. Failures are never cached.
+    pub fn token_cache(mut self, entries: usize) -> Self {
+        self.token_cache_entries = entries;
         self
     }
 
@@ -540,6 +598,7 @@ impl AuthenticatorBuilder {
         let auth = Authenticator {
             inner: Arc::new(Inner {
                 entries,
+                token_cache: TokenCache::new(self.token_cache_entries),
                 by_issuer,
                 clock: self.clock,
                 max_token_bytes: self.max_token_bytes,

@@ -21,7 +21,10 @@ fn invalid(kind: ErrorKind, message: &'static str) -> AuthError {
 
 /// Reads a NumericDate: a JSON number (integer or finite fraction, floored), saturating to
 /// the `i64` range. Anything else (a string, a boolean) is refused.
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, AuthError> {
+pub(crate) fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<i64>, AuthError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => {

@@ -59,6 +59,7 @@ mod provider;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 pub mod time;
+mod token_cache;
 #[cfg(test)]
 mod vectors;
 
@@ -69,3 +70,4 @@ pub use authenticator::{
 };
 pub use error::{AuthError, ConfigError, ErrorKind};
 pub use provider::{Provider, ProviderBuilder};
+pub use token_cache::DEFAULT_TOKEN_CACHE_ENTRIES;

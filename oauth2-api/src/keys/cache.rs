@@ -152,6 +152,17 @@ impl KeyCache {
         Some(keys)
     }
 
+    /// The id of the key set [`snapshot`](Self::snapshot) would return, without taking a
+    /// reference to it.
+    pub(crate) fn current_id(&self) -> Option<u64> {
+        if let Some(max) = self.policy.max_staleness
+            && self.age().is_some_and(|age| age > max)
+        {
+            return None;
+        }
+        self.current.load().as_ref().map(|k| k.id())
+    }
+
     /// How long ago the current set was loaded (`None` before the first load or for fixed keys).
     pub(crate) fn age(&self) -> Option<Duration> {
         self.source.as_ref()?;

@@ -8,6 +8,8 @@ use crate::error::{AuthError, ErrorKind};
 #[derive(Debug)]
 pub struct KeySet {
     keys: Vec<PreparedKey>,
+    /// Unique per set ever built in this process (never reused, unlike an address).
+    id: u64,
 }
 
 /// Why no key was selected.
@@ -39,7 +41,15 @@ impl NoKey {
 
 impl KeySet {
     pub(crate) fn new(keys: Vec<PreparedKey>) -> Self {
-        Self { keys }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self { keys, id }
+    }
+
+    /// This set's identity: a new number for every set built, so the verified-token cache can
+    /// tell that a refresh replaced it.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// The number of keys.

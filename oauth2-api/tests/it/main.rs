@@ -2,6 +2,7 @@
 //! against `jsonwebtoken`.
 #![allow(unreachable_pub, missing_docs, clippy::unwrap_used)]
 
+mod cache;
 mod cross_check;
 mod discovery;
 mod key_formats;
