@@ -76,6 +76,25 @@ impl TestKey {
         }
     }
 
+    /// Generates an RSA key of `bits` (2048, 3072, 4096 or 8192) for `alg` (RS* or PS*).
+    ///
+    /// # Panics
+    /// For other sizes or non-RSA algorithms.
+    #[must_use]
+    #[allow(clippy::expect_used)]
+    pub fn generate_rsa(alg: Algorithm, kid: &str, bits: usize) -> Self {
+        let size = match bits {
+            2048 => KeySize::Rsa2048,
+            3072 => KeySize::Rsa3072,
+            4096 => KeySize::Rsa4096,
+            8192 => KeySize::Rsa8192,
+            _ => panic!("unsupported RSA size {bits}"),
+        };
+        assert!(matches!(alg.name().as_bytes()[0], b'R' | b'P'), "{alg} is not an RSA algorithm");
+        let signer = Signer::Rsa(RsaKeyPair::generate(size).expect("RSA key generation"));
+        Self { kid: kid.to_owned(), alg, signer, certificate_pem: None }
+    }
+
     /// Generates an ES256 key with a self-signed X.509 certificate around its public key, for
     /// providers that publish `{"kid": "<PEM certificate>"}` maps.
     ///
