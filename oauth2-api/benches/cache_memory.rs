@@ -13,19 +13,33 @@ use oauth2_api::{Algorithm, Authenticator, Provider};
 
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is understood.
-    let n: usize = std::env::var("ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::var("ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let issuer = TestIssuer::new("https://bench.issuer.test");
     let key = Arc::new(TestKey::generate(Algorithm::EdDSA, "k"));
     issuer.insert_key(Arc::clone(&key));
     let auth = Authenticator::builder()
         .token_cache(n)
-        .provider(Provider::builder("bench").issuer(issuer.issuer()).audience("bench-api").jwks(issuer.jwks()).build().unwrap())
+        .provider(
+            Provider::builder("bench")
+                .issuer(issuer.issuer())
+                .audience("bench-api")
+                .jwks(issuer.jwks())
+                .build()
+                .unwrap(),
+        )
         .build()
         .unwrap();
     // Tokens are minted first (their memory is freed before measuring the cache).

@@ -23,12 +23,20 @@ const AUD: &str = "bench-api";
 const ISS: &str = "https://bench.issuer.test";
 
 fn b64d(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
 }
 
 fn spki_der(key: &TestKey) -> Vec<u8> {
-    let body: String = key.public_pem().lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+    let body: String = key
+        .public_pem()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
 }
 
 fn aws_alg(alg: Algorithm) -> &'static dyn VerificationAlgorithm {
@@ -63,12 +71,23 @@ fn token_for(issuer: &TestIssuer, key: Option<Arc<TestKey>>, secret: Option<&[u8
 }
 
 fn authenticator(provider: Provider, cache: usize) -> Authenticator {
-    Authenticator::builder().token_cache(cache).provider(provider).build().unwrap()
+    Authenticator::builder()
+        .token_cache(cache)
+        .provider(provider)
+        .build()
+        .unwrap()
 }
 
-fn jsonwebtoken_setup(jwk: Option<&Value>, secret: Option<&[u8]>, alg: Algorithm) -> (jsonwebtoken::DecodingKey, jsonwebtoken::Validation) {
+fn jsonwebtoken_setup(
+    jwk: Option<&Value>,
+    secret: Option<&[u8]>,
+    alg: Algorithm,
+) -> (jsonwebtoken::DecodingKey, jsonwebtoken::Validation) {
     let key = match (jwk, secret) {
-        (Some(jwk), _) => jsonwebtoken::DecodingKey::from_jwk(&serde_json::from_value(jwk.clone()).unwrap()).unwrap(),
+        (Some(jwk), _) => {
+            jsonwebtoken::DecodingKey::from_jwk(&serde_json::from_value(jwk.clone()).unwrap())
+                .unwrap()
+        }
         (None, Some(s)) => jsonwebtoken::DecodingKey::from_secret(s).unwrap(),
         _ => unreachable!(),
     };
@@ -94,7 +113,12 @@ fn bench_algorithms(c: &mut Criterion) {
         let mut group = c.benchmark_group(name);
         let issuer = TestIssuer::new(ISS);
         let (token, provider, jwk) = if alg == Algorithm::HS256 {
-            let p = Provider::builder("bench").issuer(ISS).audience(AUD).shared_secret(secret.clone()).build().unwrap();
+            let p = Provider::builder("bench")
+                .issuer(ISS)
+                .audience(AUD)
+                .shared_secret(secret.clone())
+                .build()
+                .unwrap();
             (token_for(&issuer, None, Some(&secret)), p, None)
         } else {
             let key = Arc::new(match bits {
@@ -102,8 +126,17 @@ fn bench_algorithms(c: &mut Criterion) {
                 None => TestKey::generate(alg, "k"),
             });
             issuer.insert_key(Arc::clone(&key));
-            let p = Provider::builder("bench").issuer(ISS).audience(AUD).jwks(issuer.jwks()).build().unwrap();
-            (token_for(&issuer, Some(Arc::clone(&key)), None), p, Some((key.public_jwk(), spki_der(&key))))
+            let p = Provider::builder("bench")
+                .issuer(ISS)
+                .audience(AUD)
+                .jwks(issuer.jwks())
+                .build()
+                .unwrap();
+            (
+                token_for(&issuer, Some(Arc::clone(&key)), None),
+                p,
+                Some((key.public_jwk(), spki_der(&key))),
+            )
         };
         let (input, sig) = token.rsplit_once('.').unwrap();
         let sig = b64d(sig);
@@ -113,24 +146,40 @@ fn bench_algorithms(c: &mut Criterion) {
             Some((_, der)) => {
                 let prepared = ParsedPublicKey::new(aws_alg(alg), der).unwrap();
                 assert!(prepared.verify_sig(input.as_bytes(), &sig).is_ok());
-                group.bench_function("floor", |b| b.iter(|| prepared.verify_sig(black_box(input.as_bytes()), black_box(&sig)).is_ok()));
+                group.bench_function("floor", |b| {
+                    b.iter(|| {
+                        prepared
+                            .verify_sig(black_box(input.as_bytes()), black_box(&sig))
+                            .is_ok()
+                    })
+                });
             }
             None => {
                 let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret);
                 assert!(aws_lc_rs::hmac::verify(&key, input.as_bytes(), &sig).is_ok());
-                group.bench_function("floor", |b| b.iter(|| aws_lc_rs::hmac::verify(&key, black_box(input.as_bytes()), black_box(&sig)).is_ok()));
+                group.bench_function("floor", |b| {
+                    b.iter(|| {
+                        aws_lc_rs::hmac::verify(&key, black_box(input.as_bytes()), black_box(&sig))
+                            .is_ok()
+                    })
+                });
             }
         }
 
         let ours = authenticator(provider.clone(), 0);
         assert!(ours.try_authenticate(&token).unwrap().is_ok());
-        group.bench_function("oauth2-api", |b| b.iter(|| ours.try_authenticate(black_box(&token)).unwrap().is_ok()));
+        group.bench_function("oauth2-api", |b| {
+            b.iter(|| ours.try_authenticate(black_box(&token)).unwrap().is_ok())
+        });
 
         if alg != Algorithm::ES512 {
-            let (key, validation) = jsonwebtoken_setup(jwk.as_ref().map(|(j, _)| j), Some(&secret), alg);
+            let (key, validation) =
+                jsonwebtoken_setup(jwk.as_ref().map(|(j, _)| j), Some(&secret), alg);
             assert!(jsonwebtoken::decode::<Value>(&token, &key, &validation).is_ok());
             group.bench_function("jsonwebtoken", |b| {
-                b.iter(|| jsonwebtoken::decode::<Value>(black_box(&token), &key, &validation).is_ok())
+                b.iter(|| {
+                    jsonwebtoken::decode::<Value>(black_box(&token), &key, &validation).is_ok()
+                })
             });
         }
 
@@ -138,7 +187,9 @@ fn bench_algorithms(c: &mut Criterion) {
             let cached = authenticator(provider, 10_000);
             assert!(cached.try_authenticate(&token).unwrap().is_ok());
             assert_eq!(cached.cached_tokens(), 1);
-            group.bench_function("oauth2-api-cache-hit", |b| b.iter(|| cached.try_authenticate(black_box(&token)).unwrap().is_ok()));
+            group.bench_function("oauth2-api-cache-hit", |b| {
+                b.iter(|| cached.try_authenticate(black_box(&token)).unwrap().is_ok())
+            });
         }
         group.finish();
     }
@@ -153,7 +204,14 @@ fn bench_jwks_loading(c: &mut Criterion) {
     let doc = issuer.jwks();
     let mut group = c.benchmark_group("jwks-load");
     group.bench_function("4-keys", |b| {
-        b.iter(|| Provider::builder("p").issuer(ISS).audience(AUD).jwks(black_box(doc.clone())).build().unwrap())
+        b.iter(|| {
+            Provider::builder("p")
+                .issuer(ISS)
+                .audience(AUD)
+                .jwks(black_box(doc.clone()))
+                .build()
+                .unwrap()
+        })
     });
     group.finish();
 }

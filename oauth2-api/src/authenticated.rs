@@ -20,6 +20,20 @@ impl Authenticated {
         }
     }
 
+    /// A value as if `provider` had accepted a token with these `claims` (a JSON object), for
+    /// testing handlers and authorization rules without tokens. Feature `test-util`.
+    ///
+    /// # Panics
+    /// When `claims` is not a JSON object.
+    #[cfg(feature = "test-util")]
+    #[must_use]
+    pub fn for_tests(provider: &str, claims: Value) -> Self {
+        match claims {
+            Value::Object(map) => Self::new(Arc::from(provider), map),
+            other => panic!("claims must be a JSON object, not {other}"),
+        }
+    }
+
     /// The name of the provider that accepted the token.
     #[must_use]
     pub fn provider(&self) -> &str {

@@ -365,6 +365,10 @@ fn check(entry: &Entry, compact: &Compact<'_>, now: i64, mode: Mode) -> Result<u
         )));
     }
     claims::check(&compact.claims, &entry.provider.rules, now).map_err(Outcome::Fail)?;
+    if entry.provider.rules.rfc9068 {
+        claims::check_rfc9068(compact.header.typ.as_deref(), &compact.claims)
+            .map_err(Outcome::Fail)?;
+    }
     Ok(keys.id())
 }
 

@@ -13,6 +13,8 @@ pub(crate) struct ClaimRules {
     pub(crate) required: Vec<String>,
     pub(crate) validate_nbf: bool,
     pub(crate) validate_iat: bool,
+    /// RFC 9068: `typ` must be `at+jwt` and `sub`, `client_id`, `iat`, `jti` present.
+    pub(crate) rfc9068: bool,
 }
 
 fn invalid(kind: ErrorKind, message: &'static str) -> AuthError {
@@ -52,6 +54,32 @@ pub(crate) fn numeric_date(
             },
         )),
     }
+}
+
+/// RFC 9068 section 2.1 and 4: the header `typ` is `at+jwt` (or `application/at+jwt`, compared
+/// case-insensitively) and `sub`, `client_id`, `iat` and `jti` are present.
+pub(crate) fn check_rfc9068(
+    typ: Option<&str>,
+    claims: &Map<String, Value>,
+) -> Result<(), AuthError> {
+    let typ_ok = typ.is_some_and(|t| {
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    });
+    if !typ_ok {
+        return Err(invalid(
+            ErrorKind::InvalidClaims,
+            "token is not a JWT access token (`typ` is not `at+jwt`)",
+        ));
+    }
+    for name in ["sub", "client_id", "iat", "jti"] {
+        if !claims.contains_key(name) {
+            return Err(AuthError::new(
+                ErrorKind::InvalidClaims,
+                format!("access token has no `{name}` claim (RFC 9068)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks `iss`, `aud`, `exp`, `nbf`, `iat` and required claims at time `now` (Unix seconds).
@@ -136,6 +164,7 @@ mod tests {
             required: vec![],
             validate_nbf: true,
             validate_iat: true,
+            rfc9068: false,
         }
     }
 

@@ -93,6 +93,8 @@ pub enum ErrorKind {
     InvalidClaims,
     /// The provider's keys could not be loaded (yet). 503.
     KeysUnavailable,
+    /// The token is valid but lacks a scope, role or other claim the route requires. 403.
+    InsufficientScope,
 }
 
 impl ErrorKind {
@@ -102,6 +104,7 @@ impl ErrorKind {
         match self {
             Self::MissingToken | Self::NotBearer | Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientScope => StatusCode::FORBIDDEN,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -123,6 +126,7 @@ impl ErrorKind {
             Self::InvalidAudience => "invalid_audience",
             Self::InvalidClaims => "invalid_claims",
             Self::KeysUnavailable => "keys_unavailable",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 
@@ -153,6 +157,7 @@ struct Inner {
     message: Cow<'static, str>,
     attempts: Vec<(Arc<str>, AuthError)>,
     retry_after: Option<Duration>,
+    scope: Option<String>,
 }
 
 impl AuthError {
@@ -168,8 +173,33 @@ impl AuthError {
                 message: message.into(),
                 attempts: Vec::new(),
                 retry_after: None,
+                scope: None,
             }),
         }
+    }
+
+    /// An [`ErrorKind::InsufficientScope`] error (403) naming the scopes the route needs (put
+    /// in `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`).
+    #[must_use]
+    pub fn insufficient_scope(
+        message: impl Into<Cow<'static, str>>,
+        scope: Option<String>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                kind: ErrorKind::InsufficientScope,
+                message: message.into(),
+                attempts: Vec::new(),
+                retry_after: None,
+                scope,
+            }),
+        }
+    }
+
+    /// For [`ErrorKind::InsufficientScope`]: the space-separated scopes the route needs.
+    #[must_use]
+    pub fn required_scope(&self) -> Option<&str> {
+        self.inner.scope.as_deref()
     }
 
     pub(crate) fn with_retry_after(
@@ -183,6 +213,7 @@ impl AuthError {
                 message: Cow::Borrowed(message),
                 attempts: Vec::new(),
                 retry_after: Some(after),
+                scope: None,
             }),
         }
     }
@@ -205,6 +236,7 @@ impl AuthError {
                         message: only.inner.message.clone(),
                         attempts,
                         retry_after: best.retry_after(),
+                        scope: None,
                     }),
                 }
             }
@@ -214,6 +246,7 @@ impl AuthError {
                     message: best.inner.message.clone(),
                     attempts,
                     retry_after: best.retry_after(),
+                    scope: None,
                 }),
             },
         }

@@ -64,6 +64,7 @@ impl Provider {
             max_staleness: None,
             allow_http: false,
             extra_roots: Vec::new(),
+            rfc9068: false,
         }
     }
 
@@ -118,6 +119,7 @@ pub struct ProviderBuilder {
     max_staleness: Option<Duration>,
     allow_http: bool,
     extra_roots: Vec<String>,
+    rfc9068: bool,
 }
 
 impl ProviderBuilder {
@@ -229,6 +231,14 @@ impl ProviderBuilder {
     /// A claim that must be present (any value).
     pub fn require_claim(mut self, name: impl Into<String>) -> Self {
         self.required.push(name.into());
+        self
+    }
+
+    /// Requires JWT access tokens per RFC 9068: header `typ` `at+jwt` (or
+    /// `application/at+jwt`) and the claims `sub`, `client_id`, `iat` and `jti`. An ID token from
+    /// the same issuer is then refused even when its audience matches.
+    pub fn require_access_token_profile(mut self) -> Self {
+        self.rfc9068 = true;
         self
     }
 
@@ -361,6 +371,7 @@ impl ProviderBuilder {
                 required: self.required,
                 validate_nbf: self.validate_nbf,
                 validate_iat: self.validate_iat,
+                rfc9068: self.rfc9068,
             },
             algorithms,
             keys,

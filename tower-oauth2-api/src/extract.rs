@@ -8,19 +8,25 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
-use oauth2_api::Authenticated;
+use oauth2_api::{AuthError, Authenticated, ErrorKind};
+
+use crate::profile::RejectionProfile as _;
+use crate::require::Requirement;
 use serde::de::DeserializeOwned;
 
-/// Why an extractor failed: the layer is missing (500) or the claims do not fit the type (401).
+/// Why an extractor failed: the layer is missing (500), the claims do not fit the type (401),
+/// or a [`Policy`] refused the token (403, with an RFC 6750 `insufficient_scope` challenge).
 #[derive(Debug, Clone)]
 pub struct AuthRejection {
     status: StatusCode,
     message: String,
+    error: Option<AuthError>,
 }
 
 impl AuthRejection {
     fn missing_layer(extractor: &str) -> Self {
         Self {
+            error: None,
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: format!(
                 "{extractor} needs tower_oauth2_api::AuthLayer in front of this route (add `.layer(AuthLayer::new(..))`), or the path is public"
@@ -51,6 +57,12 @@ impl std::error::Error for AuthRejection {}
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
+        if let Some(error) = &self.error {
+            let response = crate::profile::SeedCompatible.reject(error);
+            let mut response = response.map(axum_core::body::Body::from);
+            response.extensions_mut().insert(error.clone());
+            return response;
+        }
         if self.status.is_server_error() {
             tracing::error!(message = %self.message, "authentication extractor used without the layer");
         }
@@ -123,6 +135,7 @@ pub struct Claims<T>(pub T);
 
 fn deserialize<T: DeserializeOwned>(auth: &Authenticated) -> Result<T, AuthRejection> {
     auth.deserialize::<T>().map_err(|e| AuthRejection {
+        error: None,
         status: StatusCode::UNAUTHORIZED,
         message: format!("token claims do not have the expected shape: {e}"),
     })
@@ -166,5 +179,63 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for ProviderName {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         Ok(authenticated(parts).map(|a| ProviderName(a.provider().to_owned())))
+    }
+}
+
+/// A named authorization rule for the [`Authorized`] extractor guard.
+///
+/// ```
+/// use tower_oauth2_api::{Authorized, Policy, Requirement};
+///
+/// struct ReadOrders;
+/// impl Policy for ReadOrders {
+///     fn requirement() -> Requirement {
+///         Requirement::new().any_scope(["orders:read", "orders:admin"])
+///     }
+/// }
+///
+/// async fn list(Authorized(user, ..): Authorized<ReadOrders>) -> String {
+///     format!("orders for {}", user.subject().unwrap_or("?"))
+/// }
+/// ```
+pub trait Policy: Send + Sync + 'static {
+    /// What the route requires.
+    fn requirement() -> Requirement;
+}
+
+/// The validated token, once it satisfies the policy `P` (else a 403 with an
+/// `insufficient_scope` challenge; a request without a token: 400, as a missing header).
+pub struct Authorized<P>(pub Authenticated, pub std::marker::PhantomData<P>);
+
+impl<P> std::fmt::Debug for Authorized<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Authorized").field(&self.0).finish()
+    }
+}
+
+impl<P> Deref for Authorized<P> {
+    type Target = Authenticated;
+    fn deref(&self) -> &Authenticated {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Authorized<P> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let denied = |error: AuthError| AuthRejection {
+            status: error.status(),
+            message: error.message().to_owned(),
+            error: Some(error),
+        };
+        let Some(user) = authenticated(parts) else {
+            return Err(denied(AuthError::new(
+                ErrorKind::MissingToken,
+                "This route requires a token",
+            )));
+        };
+        P::requirement().verify(user).map_err(denied)?;
+        Ok(Authorized(user.clone(), std::marker::PhantomData))
     }
 }

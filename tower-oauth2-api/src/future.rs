@@ -14,30 +14,31 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::layer::Config;
+use crate::profile::RejectionProfile;
 
 type Authenticating = Pin<Box<dyn Future<Output = Result<Authenticated, AuthError>> + Send>>;
 
 pin_project! {
     /// The response future of [`AuthService`](crate::AuthService).
-    pub struct ResponseFuture<S, ReqBody>
+    pub struct ResponseFuture<S, ReqBody, P>
     where
         S: Service<Request<ReqBody>>,
     {
         #[pin]
-        state: State<S, ReqBody>,
+        state: State<S, ReqBody, P>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<S, ReqBody>
+    enum State<S, ReqBody, P>
     where
         S: Service<Request<ReqBody>>,
     {
         Inner { #[pin] future: S::Future },
         Waiting {
             authenticating: Authenticating,
-            config: Arc<Config>,
+            config: Arc<Config<P>>,
             request: Option<Request<ReqBody>>,
             service: S,
         },
@@ -45,7 +46,7 @@ pin_project! {
     }
 }
 
-impl<S, ReqBody> std::fmt::Debug for ResponseFuture<S, ReqBody>
+impl<S, ReqBody, P> std::fmt::Debug for ResponseFuture<S, ReqBody, P>
 where
     S: Service<Request<ReqBody>>,
 {
@@ -54,7 +55,7 @@ where
     }
 }
 
-impl<S, ReqBody> ResponseFuture<S, ReqBody>
+impl<S, ReqBody, P> ResponseFuture<S, ReqBody, P>
 where
     S: Service<Request<ReqBody>>,
 {
@@ -73,7 +74,7 @@ where
     }
 
     pub(crate) fn waiting(
-        config: Arc<Config>,
+        config: Arc<Config<P>>,
         token: String,
         request: Request<ReqBody>,
         service: S,
@@ -92,9 +93,10 @@ where
     }
 }
 
-impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+impl<S, ReqBody, ResBody, P> Future for ResponseFuture<S, ReqBody, P>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    P: RejectionProfile,
 {
     type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
 
@@ -128,7 +130,12 @@ where
                             }
                         }
                         Err(error) => State::Rejected {
-                            response: Some(crate::service::rejection(config, req, error)),
+                            response: Some(crate::reject::reject(
+                                &config.profile,
+                                config.websocket,
+                                req,
+                                error,
+                            )),
                         },
                     };
                     this.state.set(next);

@@ -1,19 +1,26 @@
 //! [`AuthLayer`]: configuration shared by every [`AuthService`].
 
 use std::collections::HashSet;
+use std::fmt;
 use std::sync::Arc;
 
+use http::{Method, Uri};
 use oauth2_api::Authenticator;
 use tower_layer::Layer;
 
+use crate::profile::{RejectionProfile, SeedCompatible};
 use crate::service::AuthService;
+use crate::source::TokenSource;
 use crate::websocket::WebSocketRejection;
 
-/// A tower layer that requires a valid bearer token on every request except public paths.
+type PublicWhen = Arc<dyn Fn(&Method, &Uri) -> bool + Send + Sync>;
+
+/// A tower layer that requires a valid bearer token on every request except public ones.
 ///
 /// ```
+/// use http::Method;
 /// use oauth2_api::{Authenticator, Provider};
-/// use tower_oauth2_api::{AuthLayer, WebSocketRejection};
+/// use tower_oauth2_api::{AuthLayer, ProblemJson, TokenSource, WebSocketRejection};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let auth = Authenticator::builder()
@@ -25,38 +32,88 @@ use crate::websocket::WebSocketRejection;
 ///             .build()?,
 ///     )
 ///     .build()?;
-/// let layer = AuthLayer::new(auth)
-///     .public_paths(["/", "/health"])
-///     .websocket_rejection(WebSocketRejection::Close);
+/// // Seed-compatible defaults:
+/// let layer = AuthLayer::new(auth.clone()).public_paths(["/", "/health"]);
+/// // Customised:
+/// let custom = AuthLayer::new(auth)
+///     .public_prefixes(["/static/"])
+///     .public_methods([Method::OPTIONS])
+///     .token_sources([TokenSource::AuthorizationHeader, TokenSource::Cookie("access_token".into())])
+///     .optional()
+///     .websocket_rejection(WebSocketRejection::HttpError)
+///     .on_rejection(ProblemJson);
 /// // axum: Router::new().route(..).layer(layer)
-/// # let _ = layer; Ok(()) }
+/// # let _ = (layer, custom); Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct AuthLayer {
-    pub(crate) config: Arc<Config>,
+pub struct AuthLayer<P = SeedCompatible> {
+    pub(crate) config: Arc<Config<P>>,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
+#[derive(Clone)]
+pub(crate) struct Config<P> {
     pub(crate) authenticator: Authenticator,
     pub(crate) public_paths: HashSet<String>,
+    pub(crate) public_prefixes: Vec<String>,
+    pub(crate) public_methods: Vec<Method>,
+    pub(crate) public_when: Option<PublicWhen>,
+    pub(crate) optional: bool,
+    pub(crate) sources: Vec<TokenSource>,
     pub(crate) websocket: WebSocketRejection,
+    pub(crate) profile: P,
 }
 
-impl AuthLayer {
-    /// A layer that validates tokens with `authenticator`.
+impl<P: fmt::Debug> fmt::Debug for Config<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("authenticator", &self.authenticator)
+            .field("public_paths", &self.public_paths)
+            .field("public_prefixes", &self.public_prefixes)
+            .field("public_methods", &self.public_methods)
+            .field("optional", &self.optional)
+            .field("sources", &self.sources)
+            .field("websocket", &self.websocket)
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P> Config<P> {
+    /// Whether this request passes without any check.
+    pub(crate) fn is_public(&self, method: &Method, uri: &Uri) -> bool {
+        let path = uri.path();
+        self.public_paths.contains(path)
+            || self
+                .public_prefixes
+                .iter()
+                .any(|p| path.starts_with(p.as_str()))
+            || self.public_methods.contains(method)
+            || self.public_when.as_ref().is_some_and(|f| f(method, uri))
+    }
+}
+
+impl AuthLayer<SeedCompatible> {
+    /// A layer that validates tokens with `authenticator`, answering failures as the seed does.
     pub fn new(authenticator: Authenticator) -> Self {
         Self {
             config: Arc::new(Config {
                 authenticator,
                 public_paths: HashSet::new(),
+                public_prefixes: Vec::new(),
+                public_methods: Vec::new(),
+                public_when: None,
+                optional: false,
+                sources: vec![TokenSource::AuthorizationHeader],
                 websocket: WebSocketRejection::default(),
+                profile: SeedCompatible,
             }),
         }
     }
+}
 
-    fn config_mut(&mut self) -> &mut Config {
+impl<P: Clone> AuthLayer<P> {
+    fn config_mut(&mut self) -> &mut Config<P> {
         Arc::make_mut(&mut self.config)
     }
 
@@ -72,10 +129,74 @@ impl AuthLayer {
         self
     }
 
+    /// Path prefixes that pass without any check (`/static/` matches `/static/app.js`). Write
+    /// the trailing `/` to avoid matching `/staticky`.
+    pub fn public_prefixes<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config_mut()
+            .public_prefixes
+            .extend(prefixes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Methods that pass without any check on every path, e.g. `OPTIONS` for CORS preflights
+    /// when no CORS layer answers them first. Opt-in.
+    pub fn public_methods(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
+        self.config_mut().public_methods.extend(methods);
+        self
+    }
+
+    /// Requests for which `f` returns true pass without any check (for rules the other
+    /// options cannot express).
+    pub fn public_when(
+        mut self,
+        f: impl Fn(&Method, &Uri) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.config_mut().public_when = Some(Arc::new(f));
+        self
+    }
+
+    /// Optional authentication: a request with no token passes through anonymously (no
+    /// [`Authenticated`](oauth2_api::Authenticated) in its extensions); a valid token attaches
+    /// the claims; an invalid one is still rejected. Handlers tell the cases apart with
+    /// `Option<Auth>` or `Option<Claims<T>>`.
+    pub fn optional(mut self) -> Self {
+        self.config_mut().optional = true;
+        self
+    }
+
+    /// Where to look for the token, in order (default: the `Authorization` header only). Two
+    /// different tokens in one request are a 400.
+    pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
+        self.config_mut().sources = sources.into_iter().collect();
+        self
+    }
+
     /// How a refused WebSocket upgrade is answered (default: close with 1008).
     pub fn websocket_rejection(mut self, mode: WebSocketRejection) -> Self {
         self.config_mut().websocket = mode;
         self
+    }
+
+    /// Answers failures with another [`RejectionProfile`] (a built-in one or a closure).
+    pub fn on_rejection<Q: RejectionProfile>(self, profile: Q) -> AuthLayer<Q> {
+        let c = Arc::unwrap_or_clone(self.config);
+        AuthLayer {
+            config: Arc::new(Config {
+                authenticator: c.authenticator,
+                public_paths: c.public_paths,
+                public_prefixes: c.public_prefixes,
+                public_methods: c.public_methods,
+                public_when: c.public_when,
+                optional: c.optional,
+                sources: c.sources,
+                websocket: c.websocket,
+                profile,
+            }),
+        }
     }
 
     /// The authenticator.
@@ -85,8 +206,8 @@ impl AuthLayer {
     }
 }
 
-impl<S> Layer<S> for AuthLayer {
-    type Service = AuthService<S>;
+impl<S, P> Layer<S> for AuthLayer<P> {
+    type Service = AuthService<S, P>;
 
     fn layer(&self, inner: S) -> Self::Service {
         AuthService::new(inner, Arc::clone(&self.config))

@@ -62,17 +62,24 @@ mod body;
 mod extract;
 mod future;
 mod layer;
+mod profile;
+mod reject;
+mod require;
 mod response;
 mod service;
+mod source;
 mod token;
 mod websocket;
 
 pub use body::ResponseBody;
 #[cfg(feature = "axum")]
-pub use extract::{Auth, AuthRejection, Claims, ProviderName};
+pub use extract::{Auth, AuthRejection, Authorized, Claims, Policy, ProviderName};
 pub use future::ResponseFuture;
 pub use layer::AuthLayer;
 pub use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind, Provider};
+pub use profile::{ProblemJson, RejectionProfile, Rfc6750, SeedCompatible};
+pub use require::{Require, RequireFuture, RequireLayer, Requirement, token_roles, token_scopes};
 pub use service::AuthService;
+pub use source::{TokenExtractor, TokenSource};
 pub use token::bearer as bearer_token;
 pub use websocket::{POLICY_VIOLATION, WebSocketRejection};

@@ -4,30 +4,31 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use oauth2_api::AuthError;
+use oauth2_api::ErrorKind;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::layer::Config;
-use crate::token;
-use crate::websocket::{self, WebSocketRejection};
+use crate::profile::RejectionProfile;
+use crate::reject::reject;
+use crate::source;
 
 /// The middleware made by [`AuthLayer`](crate::AuthLayer).
 ///
-/// Public paths go straight to the inner service. Every other request needs one
-/// `Authorization: Bearer <token>` header with a token that one of the authenticator's
-/// providers accepts; the [`Authenticated`](oauth2_api::Authenticated) result is then put in
-/// the request's extensions. Failures are answered here (`Ok(Response)`, never a service
-/// error) and never reach the inner service.
+/// Public requests go straight to the inner service. Every other request needs a token that
+/// one of the authenticator's providers accepts (or, in optional mode, no token at all); the
+/// [`Authenticated`](oauth2_api::Authenticated) result is then put in the request's
+/// extensions. Failures are answered here (`Ok(Response)`, never a service error) and never
+/// reach the inner service.
 #[derive(Debug, Clone)]
-pub struct AuthService<S> {
+pub struct AuthService<S, P> {
     inner: S,
-    config: Arc<Config>,
+    config: Arc<Config<P>>,
 }
 
-impl<S> AuthService<S> {
-    pub(crate) fn new(inner: S, config: Arc<Config>) -> Self {
+impl<S, P> AuthService<S, P> {
+    pub(crate) fn new(inner: S, config: Arc<Config<P>>) -> Self {
         Self { inner, config }
     }
 
@@ -37,13 +38,14 @@ impl<S> AuthService<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
+impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S, P>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    P: RejectionProfile,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqBody>;
+    type Future = ResponseFuture<S, ReqBody, P>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -51,42 +53,39 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        if config.public_paths.contains(req.uri().path()) {
+        if config.is_public(req.method(), req.uri()) {
             return ResponseFuture::inner(self.inner.call(req));
         }
-        let token = match token::bearer(req.headers()) {
+        let token = match source::extract(&config.sources, req.headers(), req.uri()) {
             Ok(token) => token,
-            Err(error) => return ResponseFuture::rejected(rejection(config, req, error)),
+            Err(e) if config.optional && e.kind() == ErrorKind::MissingToken => {
+                return ResponseFuture::inner(self.inner.call(req));
+            }
+            Err(error) => {
+                return ResponseFuture::rejected(reject(
+                    &config.profile,
+                    config.websocket,
+                    req,
+                    error,
+                ));
+            }
         };
-        match config.authenticator.try_authenticate(token) {
+        match config.authenticator.try_authenticate(&token) {
             Some(Ok(authenticated)) => {
                 req.extensions_mut().insert(authenticated);
                 ResponseFuture::inner(self.inner.call(req))
             }
-            Some(Err(error)) => ResponseFuture::rejected(rejection(config, req, error)),
+            Some(Err(error)) => {
+                ResponseFuture::rejected(reject(&config.profile, config.websocket, req, error))
+            }
             None => {
                 // Keys are loading or an unknown kid needs a refresh: take the ready inner
                 // service into the future (tower's "be careful when cloning" rule).
-                let token = token.to_owned();
+                let token = token.into_owned();
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 ResponseFuture::waiting(Arc::clone(config), token, req, inner)
             }
         }
-    }
-}
-
-/// The response for a failed request: the HTTP error, or for a WebSocket upgrade (by
-/// default) a completed handshake closed with 1008.
-pub(crate) fn rejection<B>(
-    config: &Config,
-    req: Request<B>,
-    error: AuthError,
-) -> Response<http_body_util::Full<bytes::Bytes>> {
-    tracing::debug!(kind = ?error.kind(), status = error.status().as_u16(), path = req.uri().path(), "request rejected");
-    if config.websocket == WebSocketRejection::Close && websocket::is_upgrade(&req) {
-        websocket::close_with_policy_violation(req, error)
-    } else {
-        crate::response::reject(error)
     }
 }

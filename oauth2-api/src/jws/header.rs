@@ -13,6 +13,7 @@ use crate::error::{AuthError, ErrorKind};
 pub(crate) struct Header {
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<String>,
 }
 
 fn malformed(message: &'static str) -> AuthError {
@@ -60,10 +61,12 @@ impl Header {
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => return Err(malformed("token header `kid` is not a string")),
         };
-        if raw.get("typ").is_some_and(|t| !t.is_string()) {
-            return Err(malformed("token header `typ` is not a string"));
-        }
-        Ok(Self { alg, kid })
+        let typ = match raw.get("typ") {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(malformed("token header `typ` is not a string")),
+        };
+        Ok(Self { alg, kid, typ })
     }
 }
 

@@ -90,9 +90,17 @@ impl TestKey {
             8192 => KeySize::Rsa8192,
             _ => panic!("unsupported RSA size {bits}"),
         };
-        assert!(matches!(alg.name().as_bytes()[0], b'R' | b'P'), "{alg} is not an RSA algorithm");
+        assert!(
+            matches!(alg.name().as_bytes()[0], b'R' | b'P'),
+            "{alg} is not an RSA algorithm"
+        );
         let signer = Signer::Rsa(RsaKeyPair::generate(size).expect("RSA key generation"));
-        Self { kid: kid.to_owned(), alg, signer, certificate_pem: None }
+        Self {
+            kid: kid.to_owned(),
+            alg,
+            signer,
+            certificate_pem: None,
+        }
     }
 
     /// Generates an ES256 key with a self-signed X.509 certificate around its public key, for

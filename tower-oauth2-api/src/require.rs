@@ -1,0 +1,442 @@
+//! Authorization per route: required scopes, roles and claim predicates.
+//!
+//! A [`Requirement`] is checked against the [`Authenticated`] token that [`AuthLayer`]
+//! attached. Put a [`RequireLayer`] on a router or a single route (after the `AuthLayer`, i.e.
+//! inside it), or use the axum extractor guard [`Authorized<P>`](crate::Authorized).
+//!
+//! Semantics: every condition you add must hold (AND). `scopes`/`roles` need all of the listed
+//! values; `any_scope`/`any_role` need at least one. Scopes are read from `scope` (a
+//! space-separated string) and `scp` (a string or an array of strings, as Entra and Okta send),
+//! together. Roles are read at a claim path (default `roles`; e.g. Keycloak's
+//! `realm_access.roles` or `resource_access.<client>.roles`), as an array of strings or a string.
+//!
+//! A failure is 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`
+//! (RFC 6750 section 3.1) in the layer's rejection profile; a request without a token (optional
+//! authentication) gets the profile's missing-token answer.
+//!
+//! [`AuthLayer`]: crate::AuthLayer
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use oauth2_api::{AuthError, Authenticated, ErrorKind};
+use pin_project_lite::pin_project;
+use serde_json::Value;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::profile::{RejectionProfile, SeedCompatible};
+use crate::reject::reject;
+use crate::websocket::WebSocketRejection;
+
+type Predicate = Arc<dyn Fn(&Authenticated) -> bool + Send + Sync>;
+
+/// What a route requires of a valid token.
+///
+/// ```
+/// use tower_oauth2_api::Requirement;
+/// let admin = Requirement::new()
+///     .scopes(["orders:read"])
+///     .any_role(["admin", "support"])
+///     .role_claim("realm_access.roles")
+///     .check("tenant is acme", |user| user.claim("tenant").and_then(|t| t.as_str()) == Some("acme"));
+/// # let _ = admin;
+/// ```
+#[derive(Clone, Default)]
+#[must_use]
+pub struct Requirement {
+    all_scopes: Vec<String>,
+    any_scopes: Vec<String>,
+    all_roles: Vec<String>,
+    any_roles: Vec<String>,
+    role_path: Option<Vec<String>>,
+    predicates: Vec<(String, Predicate)>,
+}
+
+impl fmt::Debug for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Requirement")
+            .field("all_scopes", &self.all_scopes)
+            .field("any_scopes", &self.any_scopes)
+            .field("all_roles", &self.all_roles)
+            .field("any_roles", &self.any_roles)
+            .field("role_path", &self.role_path())
+            .field(
+                "predicates",
+                &self.predicates.iter().map(|(d, _)| d).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// The scopes a token carries: `scope` (space-separated) and `scp` (string or array).
+pub fn token_scopes(user: &Authenticated) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for name in ["scope", "scp"] {
+        match user.claim(name) {
+            Some(Value::String(s)) => out.extend(s.split(' ').filter(|x| !x.is_empty())),
+            Some(Value::Array(items)) => out.extend(items.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The roles a token carries at `path` (an array of strings, or one string).
+pub fn token_roles<'a>(user: &'a Authenticated, path: &[String]) -> Vec<&'a str> {
+    let mut segments = path.iter();
+    let Some(first) = segments.next() else {
+        return Vec::new();
+    };
+    let mut value = user.claim(first);
+    for seg in segments {
+        value = value.and_then(|v| v.get(seg.as_str()));
+    }
+    match value {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        _ => Vec::new(),
+    }
+}
+
+impl Requirement {
+    /// Nothing required yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every one of these scopes is required.
+    pub fn scopes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+        self.all_scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// At least one of these scopes is required.
+    pub fn any_scope<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+        self.any_scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Every one of these roles is required.
+    pub fn roles<I: IntoIterator<Item = S>, S: Into<String>>(mut self, roles: I) -> Self {
+        self.all_roles.extend(roles.into_iter().map(Into::into));
+        self
+    }
+
+    /// At least one of these roles is required.
+    pub fn any_role<I: IntoIterator<Item = S>, S: Into<String>>(mut self, roles: I) -> Self {
+        self.any_roles.extend(roles.into_iter().map(Into::into));
+        self
+    }
+
+    /// Where roles are, as a dotted path (default `roles`): `realm_access.roles`.
+    pub fn role_claim(self, dotted: &str) -> Self {
+        self.role_claim_path(dotted.split('.'))
+    }
+
+    /// Where roles are, as path segments (for names that contain dots):
+    /// `["resource_access", "my.client", "roles"]`.
+    pub fn role_claim_path<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        segments: I,
+    ) -> Self {
+        self.role_path = Some(segments.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Any predicate on the token; `description` is what a failure reports.
+    pub fn check(
+        mut self,
+        description: impl Into<String>,
+        predicate: impl Fn(&Authenticated) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.predicates
+            .push((description.into(), Arc::new(predicate)));
+        self
+    }
+
+    fn role_path(&self) -> Vec<String> {
+        self.role_path
+            .clone()
+            .unwrap_or_else(|| vec!["roles".to_owned()])
+    }
+
+    /// The scope list for the `WWW-Authenticate` challenge.
+    fn scope_hint(&self) -> Option<String> {
+        let all: Vec<&str> = self
+            .all_scopes
+            .iter()
+            .chain(&self.any_scopes)
+            .map(String::as_str)
+            .collect();
+        (!all.is_empty()).then(|| all.join(" "))
+    }
+
+    /// Checks `user`; the error is [`ErrorKind::InsufficientScope`] (403).
+    ///
+    /// # Errors
+    /// When a scope, role or predicate is not satisfied.
+    pub fn verify(&self, user: &Authenticated) -> Result<(), AuthError> {
+        let deny = |message: String| Err(AuthError::insufficient_scope(message, self.scope_hint()));
+        if !self.all_scopes.is_empty() || !self.any_scopes.is_empty() {
+            let have = token_scopes(user);
+            let missing: Vec<&str> = self
+                .all_scopes
+                .iter()
+                .map(String::as_str)
+                .filter(|s| !have.contains(s))
+                .collect();
+            if !missing.is_empty() {
+                return deny(format!(
+                    "the token lacks the scope(s) {}",
+                    missing.join(" ")
+                ));
+            }
+            if !self.any_scopes.is_empty()
+                && !self.any_scopes.iter().any(|s| have.contains(&s.as_str()))
+            {
+                return deny(format!(
+                    "the token has none of the scopes {}",
+                    self.any_scopes.join(" ")
+                ));
+            }
+        }
+        if !self.all_roles.is_empty() || !self.any_roles.is_empty() {
+            let path = self.role_path();
+            let have = token_roles(user, &path);
+            let missing: Vec<&str> = self
+                .all_roles
+                .iter()
+                .map(String::as_str)
+                .filter(|r| !have.contains(r))
+                .collect();
+            if !missing.is_empty() {
+                return deny(format!("the token lacks the role(s) {}", missing.join(" ")));
+            }
+            if !self.any_roles.is_empty()
+                && !self.any_roles.iter().any(|r| have.contains(&r.as_str()))
+            {
+                return deny(format!(
+                    "the token has none of the roles {}",
+                    self.any_roles.join(" ")
+                ));
+            }
+        }
+        for (description, predicate) in &self.predicates {
+            if !predicate(user) {
+                return deny(format!("the token does not satisfy: {description}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A layer that checks a [`Requirement`] after [`AuthLayer`](crate::AuthLayer).
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use tower_oauth2_api::{RequireLayer, Requirement};
+///
+/// let orders: Router = Router::new()
+///     .route("/orders", get(|| async { "orders" }))
+///     .route_layer(RequireLayer::new(Requirement::new().scopes(["orders:read"])));
+/// // then: Router::new().merge(orders).layer(AuthLayer::new(auth))
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RequireLayer<P = SeedCompatible> {
+    requirement: Arc<Requirement>,
+    profile: P,
+    websocket: WebSocketRejection,
+}
+
+impl RequireLayer<SeedCompatible> {
+    /// Requires `requirement`, answering failures as the seed-compatible profile does.
+    pub fn new(requirement: Requirement) -> Self {
+        Self {
+            requirement: Arc::new(requirement),
+            profile: SeedCompatible,
+            websocket: WebSocketRejection::Close,
+        }
+    }
+}
+
+impl<P> RequireLayer<P> {
+    /// Answers failures with another profile (use the same one as the `AuthLayer`).
+    pub fn on_rejection<Q: RejectionProfile>(self, profile: Q) -> RequireLayer<Q> {
+        RequireLayer {
+            requirement: self.requirement,
+            profile,
+            websocket: self.websocket,
+        }
+    }
+
+    /// How a refused WebSocket upgrade is answered (default: close with 1008).
+    pub fn websocket_rejection(mut self, mode: WebSocketRejection) -> Self {
+        self.websocket = mode;
+        self
+    }
+}
+
+impl<S, P: Clone> Layer<S> for RequireLayer<P> {
+    type Service = Require<S, P>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Require {
+            inner,
+            requirement: Arc::clone(&self.requirement),
+            profile: self.profile.clone(),
+            websocket: self.websocket,
+        }
+    }
+}
+
+/// The service made by [`RequireLayer`].
+#[derive(Debug, Clone)]
+pub struct Require<S, P> {
+    inner: S,
+    requirement: Arc<Requirement>,
+    profile: P,
+    websocket: WebSocketRejection,
+}
+
+pin_project! {
+    /// The response future of [`Require`].
+    #[derive(Debug)]
+    pub struct RequireFuture<F> {
+        #[pin]
+        state: RequireState<F>,
+    }
+}
+
+pin_project! {
+    #[project = RequireProj]
+    #[derive(Debug)]
+    enum RequireState<F> {
+        Inner { #[pin] future: F },
+        Rejected { response: Option<Response<Full<Bytes>>> },
+    }
+}
+
+impl<F, B, E> Future for RequireFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            RequireProj::Inner { future } => {
+                let response = ready!(future.poll(cx))?;
+                Poll::Ready(Ok(response.map(ResponseBody::inner)))
+            }
+            RequireProj::Rejected { response } => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_default()
+                .map(ResponseBody::rejection))),
+        }
+    }
+}
+
+impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S, P>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    P: RejectionProfile,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = RequireFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let verdict = match req.extensions().get::<Authenticated>() {
+            Some(user) => self.requirement.verify(user),
+            None => Err(AuthError::new(
+                ErrorKind::MissingToken,
+                "This route requires a token",
+            )),
+        };
+        match verdict {
+            Ok(()) => RequireFuture {
+                state: RequireState::Inner {
+                    future: self.inner.call(req),
+                },
+            },
+            Err(error) => RequireFuture {
+                state: RequireState::Rejected {
+                    response: Some(reject(&self.profile, self.websocket, req, error)),
+                },
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(claims: Value) -> Authenticated {
+        Authenticated::for_tests("p", claims)
+    }
+
+    #[test]
+    fn scopes_come_from_scope_and_scp() {
+        let u = user(json!({"scope": "a b", "scp": ["c"]}));
+        assert!(Requirement::new().scopes(["a", "c"]).verify(&u).is_ok());
+        assert!(Requirement::new().scopes(["a", "d"]).verify(&u).is_err());
+        assert!(Requirement::new().any_scope(["d", "b"]).verify(&u).is_ok());
+        assert!(Requirement::new().any_scope(["d", "e"]).verify(&u).is_err());
+        let u = user(json!({"scp": "x y"}));
+        assert!(Requirement::new().scopes(["y"]).verify(&u).is_ok());
+    }
+
+    #[test]
+    fn roles_at_nested_paths() {
+        let u = user(
+            json!({"realm_access": {"roles": ["admin"]}, "resource_access": {"my.app": {"roles": "viewer"}}}),
+        );
+        assert!(
+            Requirement::new()
+                .roles(["admin"])
+                .role_claim("realm_access.roles")
+                .verify(&u)
+                .is_ok()
+        );
+        assert!(
+            Requirement::new().roles(["admin"]).verify(&u).is_err(),
+            "default path is `roles`"
+        );
+        let r = Requirement::new().any_role(["viewer"]).role_claim_path([
+            "resource_access",
+            "my.app",
+            "roles",
+        ]);
+        assert!(r.verify(&u).is_ok());
+    }
+
+    #[test]
+    fn failures_are_403_with_the_scope_hint() {
+        let e = Requirement::new()
+            .scopes(["orders:read"])
+            .verify(&user(json!({})))
+            .unwrap_err();
+        assert_eq!(e.status(), 403);
+        assert_eq!(e.required_scope(), Some("orders:read"));
+        let e = Requirement::new()
+            .check("is acme", |_| false)
+            .verify(&user(json!({})))
+            .unwrap_err();
+        assert!(e.message().contains("is acme"));
+    }
+}

@@ -1,0 +1,279 @@
+//! Where tokens come from: the `Authorization` header (default), a cookie, the
+//! `access_token` query parameter, the WebSocket subprotocol, or your own [`TokenExtractor`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::{COOKIE, SEC_WEBSOCKET_PROTOCOL};
+use http::{HeaderMap, Uri};
+use oauth2_api::{AuthError, ErrorKind};
+
+use crate::token::{self, is_b64token};
+
+/// Finds a token in a request, for sources the built-in ones do not cover.
+pub trait TokenExtractor: Send + Sync + 'static {
+    /// `None` when this source has no token; `Some(Err)` when it has a malformed one.
+    fn extract(&self, headers: &HeaderMap, uri: &Uri) -> Option<Result<String, AuthError>>;
+}
+
+impl<F> TokenExtractor for F
+where
+    F: Fn(&HeaderMap, &Uri) -> Option<Result<String, AuthError>> + Send + Sync + 'static,
+{
+    fn extract(&self, headers: &HeaderMap, uri: &Uri) -> Option<Result<String, AuthError>> {
+        self(headers, uri)
+    }
+}
+
+/// A place to look for the token. With several, the order is the order given; two different
+/// tokens in one request are a 400.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum TokenSource {
+    /// `Authorization: Bearer <token>` (RFC 6750 section 2.1). The default.
+    AuthorizationHeader,
+    /// A cookie with this name.
+    Cookie(String),
+    /// The `access_token` query parameter (RFC 6750 section 2.3). Opt-in: URLs end up in
+    /// access logs, proxies and browser history. This crate never logs it.
+    QueryParameter,
+    /// The WebSocket subprotocol convention for browsers, which cannot set headers on a
+    /// WebSocket: `new WebSocket(url, ["bearer", token])` sends
+    /// `Sec-WebSocket-Protocol: bearer, <token>`; the token is the entry after `bearer`. The
+    /// server must select the `bearer` protocol in its 101 answer (axum:
+    /// `WebSocketUpgrade::protocols(["bearer"])`).
+    WebSocketProtocol,
+    /// Your own extractor.
+    Custom(Arc<dyn TokenExtractor>),
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AuthorizationHeader => f.write_str("AuthorizationHeader"),
+            Self::Cookie(name) => f.debug_tuple("Cookie").field(name).finish(),
+            Self::QueryParameter => f.write_str("QueryParameter"),
+            Self::WebSocketProtocol => f.write_str("WebSocketProtocol"),
+            Self::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+impl TokenSource {
+    /// A custom extractor.
+    pub fn custom(extractor: impl TokenExtractor) -> Self {
+        Self::Custom(Arc::new(extractor))
+    }
+
+    fn find<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        uri: &'a Uri,
+    ) -> Option<Result<Cow<'a, str>, AuthError>> {
+        match self {
+            Self::AuthorizationHeader => match token::bearer(headers) {
+                Ok(t) => Some(Ok(Cow::Borrowed(t))),
+                Err(e) if e.kind() == ErrorKind::MissingToken => None,
+                Err(e) => Some(Err(e)),
+            },
+            Self::Cookie(name) => {
+                cookie(headers, name).map(|t| checked(Cow::Borrowed(t), "cookie"))
+            }
+            Self::QueryParameter => {
+                query(uri).map(|t| t.and_then(|t| checked(Cow::Owned(t), "access_token parameter")))
+            }
+            Self::WebSocketProtocol => {
+                subprotocol(headers).map(|t| checked(Cow::Borrowed(t), "WebSocket protocol"))
+            }
+            Self::Custom(x) => x.extract(headers, uri).map(|r| r.map(Cow::Owned)),
+        }
+    }
+}
+
+fn checked<'a>(token: Cow<'a, str>, place: &'static str) -> Result<Cow<'a, str>, AuthError> {
+    if is_b64token(&token) {
+        Ok(token)
+    } else {
+        Err(AuthError::new(
+            ErrorKind::InvalidRequest,
+            match place {
+                "cookie" => "The token cookie does not hold a valid bearer token",
+                "WebSocket protocol" => "The WebSocket protocol does not hold a valid bearer token",
+                _ => "The access_token parameter does not hold a valid bearer token",
+            },
+        ))
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+fn query(uri: &Uri) -> Option<Result<String, AuthError>> {
+    let q = uri.query()?;
+    let mut found = q
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .filter(|(k, _)| *k == "access_token");
+    let (_, first) = found.next()?;
+    if found.next().is_some() {
+        return Some(Err(AuthError::new(
+            ErrorKind::InvalidRequest,
+            "The request has more than one access_token parameter",
+        )));
+    }
+    Some(percent_decode(first).ok_or_else(|| {
+        AuthError::new(
+            ErrorKind::InvalidRequest,
+            "The access_token parameter is not valid percent-encoding",
+        )
+    }))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn subprotocol(headers: &HeaderMap) -> Option<&str> {
+    let mut protocols = headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim);
+    protocols.find(|p| p.eq_ignore_ascii_case("bearer"))?;
+    protocols.next()
+}
+
+/// The token of a request from `sources`: none found is [`ErrorKind::MissingToken`], two
+/// different ones are [`ErrorKind::InvalidRequest`].
+pub(crate) fn extract<'a>(
+    sources: &[TokenSource],
+    headers: &'a HeaderMap,
+    uri: &'a Uri,
+) -> Result<Cow<'a, str>, AuthError> {
+    let mut found: Option<Cow<'a, str>> = None;
+    for source in sources {
+        let Some(result) = source.find(headers, uri) else {
+            continue;
+        };
+        let token = result?;
+        match &found {
+            None => found = Some(token),
+            Some(previous) if *previous == token => {}
+            Some(_) => {
+                return Err(AuthError::new(
+                    ErrorKind::InvalidRequest,
+                    "The request carries two different tokens",
+                ));
+            }
+        }
+    }
+    found.ok_or_else(|| {
+        let message = if matches!(sources, [TokenSource::AuthorizationHeader]) {
+            token::MISSING
+        } else {
+            "The request carries no token"
+        };
+        AuthError::new(ErrorKind::MissingToken, message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn req(headers: &[(&'static str, &str)], uri: &str) -> (HeaderMap, Uri) {
+        let mut h = HeaderMap::new();
+        for (k, v) in headers {
+            h.append(
+                *k,
+                HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("x")),
+            );
+        }
+        (h, uri.parse().unwrap_or_default())
+    }
+
+    #[test]
+    fn sources_are_read_in_order_and_conflicts_are_400() {
+        let all = [
+            TokenSource::AuthorizationHeader,
+            TokenSource::Cookie("at".into()),
+            TokenSource::QueryParameter,
+        ];
+        let (h, u) = req(
+            &[("cookie", "a=1; at=tok.en.x")],
+            "/p?access_token=tok.en.x",
+        );
+        assert_eq!(extract(&all, &h, &u).unwrap(), "tok.en.x");
+        let (h, u) = req(
+            &[("authorization", "Bearer one"), ("cookie", "at=two")],
+            "/",
+        );
+        assert_eq!(
+            extract(&all, &h, &u).unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
+        let (h, u) = req(&[], "/");
+        assert_eq!(
+            extract(&all, &h, &u).unwrap_err().kind(),
+            ErrorKind::MissingToken
+        );
+    }
+
+    #[test]
+    fn query_tokens_are_percent_decoded_and_single() {
+        let (h, u) = req(&[], "/p?x=1&access_token=a%2Eb.c");
+        assert_eq!(
+            extract(&[TokenSource::QueryParameter], &h, &u).unwrap(),
+            "a.b.c"
+        );
+        let (h, u) = req(&[], "/p?access_token=a&access_token=b");
+        assert!(extract(&[TokenSource::QueryParameter], &h, &u).is_err());
+    }
+
+    #[test]
+    fn websocket_protocol_token_follows_bearer() {
+        let (h, u) = req(&[("sec-websocket-protocol", "bearer, abc.def.ghi")], "/");
+        assert_eq!(
+            extract(&[TokenSource::WebSocketProtocol], &h, &u).unwrap(),
+            "abc.def.ghi"
+        );
+        let (h, u) = req(&[("sec-websocket-protocol", "chat")], "/");
+        assert_eq!(
+            extract(&[TokenSource::WebSocketProtocol], &h, &u)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::MissingToken
+        );
+    }
+}
