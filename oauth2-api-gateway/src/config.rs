@@ -14,7 +14,7 @@ use oauth2_api::{Algorithm, Authenticator, ConfigError, Provider};
 use serde::Deserialize;
 use toml::Spanned;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
-use tower_oauth2_api::WebSocketRejection;
+use tower_oauth2_api::{Requirement, TokenSource, WebSocketRejection};
 
 /// A config file error: file, line, field, message.
 #[derive(Debug)]
@@ -64,6 +64,12 @@ struct FileConfig {
     fetch_timeout_ms: Option<u64>,
     max_key_document_bytes: Option<usize>,
     token_cache_entries: Option<usize>,
+    optional_auth: Option<bool>,
+    token_sources: Option<Spanned<Vec<String>>>,
+    error_profile: Option<Spanned<String>>,
+    realm: Option<String>,
+    #[serde(default)]
+    routes: Vec<Spanned<RouteConfig>>,
     providers: Option<Spanned<BTreeMap<String, Spanned<ProviderConfig>>>>,
 }
 
@@ -81,6 +87,24 @@ struct CorsConfig {
     #[serde(default)]
     allow_credentials: bool,
     max_age_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteConfig {
+    prefix: String,
+    methods: Option<Vec<String>>,
+    #[serde(default)]
+    public: bool,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    any_scopes: Vec<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    any_roles: Vec<String>,
+    role_claim: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +131,7 @@ struct ProviderConfig {
     max_key_staleness_minutes: Option<u64>,
     validate_nbf: Option<bool>,
     validate_iat: Option<bool>,
+    require_access_token_profile: Option<bool>,
 }
 
 /// Where to send authenticated requests in proxy mode.
@@ -135,6 +160,39 @@ impl Forwarding {
     }
 }
 
+/// How rejections are answered.
+#[derive(Debug, Clone)]
+pub(crate) enum Profile {
+    Seed,
+    Rfc6750(String),
+    Problem,
+}
+
+/// One `[[routes]]` entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub(crate) prefix: String,
+    pub(crate) methods: Vec<Method>,
+    pub(crate) public: bool,
+    pub(crate) requirement: Option<Requirement>,
+}
+
+/// The `[[routes]]` entries, most specific (longest prefix) first.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Routes {
+    pub(crate) list: Vec<Route>,
+}
+
+impl Routes {
+    /// The route that governs a request: the longest matching prefix whose methods (if any)
+    /// include the request's.
+    pub(crate) fn pick(&self, method: &Method, uri: &http::Uri) -> Option<usize> {
+        self.list.iter().position(|r| {
+            uri.path().starts_with(r.prefix.as_str()) && (r.methods.is_empty() || r.methods.contains(method))
+        })
+    }
+}
+
 /// A checked configuration, ready to serve.
 #[derive(Debug)]
 pub(crate) struct Gateway {
@@ -146,6 +204,10 @@ pub(crate) struct Gateway {
     pub(crate) websocket: WebSocketRejection,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) metrics_path: Option<String>,
+    pub(crate) optional: bool,
+    pub(crate) sources: Vec<TokenSource>,
+    pub(crate) profile: Profile,
+    pub(crate) routes: Routes,
     pub(crate) authenticator: Authenticator,
 }
 
@@ -265,6 +327,36 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
         Some(m) => return Err(ctx.err(Some(m.span()), "metrics_path", "must start with `/`")),
     };
 
+    let sources = match &file.token_sources {
+        None => vec![TokenSource::AuthorizationHeader],
+        Some(list) => list
+            .get_ref()
+            .iter()
+            .map(|s| match s.as_str() {
+                "header" | "authorization" => Ok(TokenSource::AuthorizationHeader),
+                "query" => Ok(TokenSource::QueryParameter),
+                "websocket" => Ok(TokenSource::WebSocketProtocol),
+                other => match other.strip_prefix("cookie:") {
+                    Some(name) if !name.is_empty() => Ok(TokenSource::Cookie(name.to_owned())),
+                    _ => Err(ctx.err(
+                        Some(list.span()),
+                        "token_sources",
+                        format!("`{other}` is not one of \"header\", \"cookie:NAME\", \"query\", \"websocket\""),
+                    )),
+                },
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let profile = match file.error_profile.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+        None | Some(("seed", _)) => Profile::Seed,
+        Some(("rfc6750", _)) => Profile::Rfc6750(file.realm.clone().unwrap_or_else(|| "api".to_owned())),
+        Some(("problem", _)) => Profile::Problem,
+        Some((other, span)) => {
+            return Err(ctx.err(Some(span), "error_profile", format!("`{other}` is not one of \"seed\", \"rfc6750\", \"problem\"")));
+        }
+    };
+    let routes = parse_routes(&ctx, &file.routes)?;
+
     let authenticator = build_authenticator(&ctx, &file)?;
     Ok(Gateway {
         listen,
@@ -275,8 +367,48 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
         websocket,
         shutdown_timeout: Duration::from_secs(file.shutdown_timeout_seconds.unwrap_or(10)),
         metrics_path,
+        optional: file.optional_auth.unwrap_or(false),
+        sources,
+        profile,
+        routes,
         authenticator,
     })
+}
+
+fn parse_routes(ctx: &Ctx<'_>, routes: &[Spanned<RouteConfig>]) -> Result<Routes, FileError> {
+    let mut list = Vec::new();
+    for spanned in routes {
+        let r = spanned.get_ref();
+        let span = Some(spanned.span());
+        if !r.prefix.starts_with('/') {
+            return Err(ctx.err(span, "routes.prefix", format!("`{}` does not start with `/`", r.prefix)));
+        }
+        let methods = r
+            .methods
+            .iter()
+            .flatten()
+            .map(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| ctx.err(span.clone(), "routes.methods", format!("`{m}` is not a method"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rules = !(r.scopes.is_empty() && r.any_scopes.is_empty() && r.roles.is_empty() && r.any_roles.is_empty());
+        if r.public && rules {
+            return Err(ctx.err(span, "routes.public", "a public route cannot also require scopes or roles"));
+        }
+        let requirement = rules.then(|| {
+            let mut req = Requirement::new()
+                .scopes(r.scopes.iter().cloned())
+                .any_scope(r.any_scopes.iter().cloned())
+                .roles(r.roles.iter().cloned())
+                .any_role(r.any_roles.iter().cloned());
+            if let Some(path) = &r.role_claim {
+                req = req.role_claim(path);
+            }
+            req
+        });
+        list.push(Route { prefix: r.prefix.clone(), methods, public: r.public, requirement });
+    }
+    // Most specific first; the sort is stable, so equal prefixes keep file order.
+    list.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+    Ok(Routes { list })
 }
 
 fn parse_upstream(ctx: &Ctx<'_>, u: &Spanned<String>, timeout: u64) -> Result<Upstream, FileError> {
@@ -533,6 +665,9 @@ fn build_provider(
             )
         })?;
         b = b.add_root_certificate_pem(pem);
+    }
+    if p.require_access_token_profile == Some(true) {
+        b = b.require_access_token_profile();
     }
     if let Some(on) = p.validate_nbf {
         b = b.validate_nbf(on);

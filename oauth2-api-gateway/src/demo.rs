@@ -85,6 +85,10 @@ pub(crate) async fn run(port: u16) -> Result<ExitCode, String> {
         websocket: WebSocketRejection::Close,
         shutdown_timeout: Duration::from_secs(5),
         metrics_path: None,
+        optional: false,
+        sources: vec![tower_oauth2_api::TokenSource::AuthorizationHeader],
+        profile: crate::config::Profile::Seed,
+        routes: crate::config::Routes::default(),
         authenticator,
     };
     let result = server::run(gateway, listener).await;

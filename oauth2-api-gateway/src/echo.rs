@@ -28,7 +28,9 @@ async fn echo(
     };
     let payload = body(&user);
     match ws {
+        // A browser that sent its token as the `bearer` subprotocol needs it selected.
         Ok(ws) => ws
+            .protocols(["bearer"])
             .on_upgrade(move |mut socket| async move {
                 let _ = socket.send(Message::Text(payload.to_string().into())).await;
                 let _ = socket

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_oauth2_api::AuthLayer;
+use tower_oauth2_api::{AuthLayer, ProblemJson, RejectionProfile, RequireLayer, Rfc6750, SeedCompatible};
 
-use crate::config::{self, Gateway};
+use crate::config::{self, Gateway, Profile};
 
 /// `serve --config FILE [--check]`.
 pub(crate) async fn serve_file(path: &Path, check: bool) -> Result<ExitCode, String> {
@@ -48,13 +48,9 @@ pub(crate) async fn bind(addr: SocketAddr, how_to_change: &str) -> Result<TcpLis
     })
 }
 
-/// The gateway's router: echo or proxy behind the auth layer, CORS outside it, and the
-/// metrics path (public) when configured.
+/// The gateway's router: echo or proxy, the per-route requirements inside the auth layer, CORS
+/// outside it, and the metrics path (public) when configured.
 pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
-    let auth = AuthLayer::new(gateway.authenticator.clone())
-        .public_paths(gateway.public_paths.iter().cloned())
-        .public_paths(gateway.metrics_path.iter().cloned())
-        .websocket_rejection(gateway.websocket);
     let mut app = match &gateway.upstream {
         None => crate::echo::router(),
         Some(upstream) => crate::proxy::router(Arc::new(crate::proxy::Proxy::new(
@@ -71,19 +67,46 @@ pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
                 let (handle, authenticator) = (handle.clone(), authenticator.clone());
                 async move {
                     authenticator.record_key_set_ages();
-                    (
-                        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                        handle.render(),
-                    )
+                    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
                 }
             }),
         );
     }
-    let app = app.layer(auth);
+    let app = match &gateway.profile {
+        Profile::Seed => protect(app, gateway, SeedCompatible),
+        Profile::Rfc6750(realm) => protect(app, gateway, Rfc6750::new(realm.clone())),
+        Profile::Problem => protect(app, gateway, ProblemJson),
+    };
     Ok(match &gateway.cors {
         Some(cors) => app.layer(cors.clone()),
         None => app,
     })
+}
+
+fn protect<P: RejectionProfile>(mut app: Router, gateway: &Gateway, profile: P) -> Router {
+    let routes = Arc::new(gateway.routes.clone());
+    for (i, route) in routes.list.iter().enumerate() {
+        if let Some(requirement) = &route.requirement {
+            let routes = Arc::clone(&routes);
+            app = app.layer(
+                RequireLayer::new(requirement.clone())
+                    .on_rejection(profile.clone())
+                    .websocket_rejection(gateway.websocket)
+                    .only_when(move |m, u| routes.pick(m, u) == Some(i)),
+            );
+        }
+    }
+    let public_routes = Arc::clone(&routes);
+    let mut auth = AuthLayer::new(gateway.authenticator.clone())
+        .public_paths(gateway.public_paths.iter().cloned())
+        .public_paths(gateway.metrics_path.iter().cloned())
+        .public_when(move |m, u| public_routes.pick(m, u).is_some_and(|i| public_routes.list[i].public))
+        .token_sources(gateway.sources.iter().cloned())
+        .websocket_rejection(gateway.websocket);
+    if gateway.optional {
+        auth = auth.optional();
+    }
+    app.layer(auth.on_rejection(profile))
 }
 
 /// Installs the Prometheus recorder once per process.

@@ -685,3 +685,52 @@ async fn metrics_path_exposes_prometheus_text_and_discovery_config_works() {
     );
     assert_eq!(server.discovery_count(), 1);
 }
+
+#[tokio::test]
+async fn routes_scopes_token_sources_and_error_profile_from_config() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("routes");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            r#"listen = "127.0.0.1:0"
+error_profile = "problem"
+token_sources = ["header", "cookie:at"]
+{}
+[[routes]]
+prefix = "/docs/"
+public = true
+
+[[routes]]
+prefix = "/orders"
+methods = ["POST"]
+scopes = ["orders:write"]
+
+[[routes]]
+prefix = "/orders"
+scopes = ["orders:read"]
+
+[[routes]]
+prefix = "/admin"
+any_roles = ["admin"]
+role_claim = "realm_access.roles"
+"#,
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = start(&config);
+    let c = client();
+    let reader = issuer.token().audience(AUD).claim("scope", json!("orders:read")).build();
+    let admin = issuer.token().audience(AUD).claim("realm_access", json!({"roles": ["admin"]})).build();
+    assert_eq!(c.get(gw.url("/docs/index.html")).send().await.unwrap().status(), 200, "public route");
+    assert_eq!(c.get(gw.url("/orders/1")).bearer_auth(&reader).send().await.unwrap().status(), 200);
+    let res = c.post(gw.url("/orders")).bearer_auth(&reader).send().await.unwrap();
+    assert_eq!(res.status(), 403, "POST needs orders:write");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("scope=\"orders:write\""));
+    assert_eq!(c.get(gw.url("/admin")).bearer_auth(&reader).send().await.unwrap().status(), 403);
+    assert_eq!(c.get(gw.url("/admin")).header("cookie", format!("at={admin}")).send().await.unwrap().status(), 200, "cookie source");
+    let res = c.get(gw.url("/other")).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}

@@ -37,6 +37,7 @@ use crate::reject::reject;
 use crate::websocket::WebSocketRejection;
 
 type Predicate = Arc<dyn Fn(&Authenticated) -> bool + Send + Sync>;
+type RequestMatcher = Arc<dyn Fn(&http::Method, &http::Uri) -> bool + Send + Sync>;
 
 /// What a route requires of a valid token.
 ///
@@ -249,12 +250,24 @@ impl Requirement {
 ///     .route_layer(RequireLayer::new(Requirement::new().scopes(["orders:read"])));
 /// // then: Router::new().merge(orders).layer(AuthLayer::new(auth))
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct RequireLayer<P = SeedCompatible> {
     requirement: Arc<Requirement>,
     profile: P,
     websocket: WebSocketRejection,
+    when: Option<RequestMatcher>,
+}
+
+impl<P: fmt::Debug> fmt::Debug for RequireLayer<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireLayer")
+            .field("requirement", &self.requirement)
+            .field("profile", &self.profile)
+            .field("websocket", &self.websocket)
+            .field("conditional", &self.when.is_some())
+            .finish()
+    }
 }
 
 impl RequireLayer<SeedCompatible> {
@@ -264,6 +277,7 @@ impl RequireLayer<SeedCompatible> {
             requirement: Arc::new(requirement),
             profile: SeedCompatible,
             websocket: WebSocketRejection::Close,
+            when: None,
         }
     }
 }
@@ -275,7 +289,18 @@ impl<P> RequireLayer<P> {
             requirement: self.requirement,
             profile,
             websocket: self.websocket,
+            when: self.when,
         }
+    }
+
+    /// Checks the requirement only on requests for which `f` is true (others pass), for rules
+    /// keyed on paths and methods rather than on axum routes.
+    pub fn only_when(
+        mut self,
+        f: impl Fn(&http::Method, &http::Uri) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.when = Some(Arc::new(f));
+        self
     }
 
     /// How a refused WebSocket upgrade is answered (default: close with 1008).
@@ -294,17 +319,25 @@ impl<S, P: Clone> Layer<S> for RequireLayer<P> {
             requirement: Arc::clone(&self.requirement),
             profile: self.profile.clone(),
             websocket: self.websocket,
+            when: self.when.clone(),
         }
     }
 }
 
 /// The service made by [`RequireLayer`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Require<S, P> {
     inner: S,
     requirement: Arc<Requirement>,
     profile: P,
     websocket: WebSocketRejection,
+    when: Option<RequestMatcher>,
+}
+
+impl<S: fmt::Debug, P: fmt::Debug> fmt::Debug for Require<S, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Require").field("inner", &self.inner).field("requirement", &self.requirement).finish_non_exhaustive()
+    }
 }
 
 pin_project! {
@@ -359,6 +392,9 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if self.when.as_ref().is_some_and(|f| !f(req.method(), req.uri())) {
+            return RequireFuture { state: RequireState::Inner { future: self.inner.call(req) } };
+        }
         let verdict = match req.extensions().get::<Authenticated>() {
             Some(user) => self.requirement.verify(user),
             None => Err(AuthError::new(

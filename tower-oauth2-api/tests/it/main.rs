@@ -4,6 +4,7 @@
 //! a real HTTP client and real WebSocket clients.
 
 mod attacks;
+mod authorization;
 mod extractors;
 mod keys;
 mod requests;
