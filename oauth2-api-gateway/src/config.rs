@@ -188,7 +188,8 @@ impl Routes {
     /// include the request's.
     pub(crate) fn pick(&self, method: &Method, uri: &http::Uri) -> Option<usize> {
         self.list.iter().position(|r| {
-            uri.path().starts_with(r.prefix.as_str()) && (r.methods.is_empty() || r.methods.contains(method))
+            uri.path().starts_with(r.prefix.as_str())
+                && (r.methods.is_empty() || r.methods.contains(method))
         })
     }
 }
@@ -347,12 +348,22 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
-    let profile = match file.error_profile.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+    let profile = match file
+        .error_profile
+        .as_ref()
+        .map(|p| (p.get_ref().as_str(), p.span()))
+    {
         None | Some(("seed", _)) => Profile::Seed,
-        Some(("rfc6750", _)) => Profile::Rfc6750(file.realm.clone().unwrap_or_else(|| "api".to_owned())),
+        Some(("rfc6750", _)) => {
+            Profile::Rfc6750(file.realm.clone().unwrap_or_else(|| "api".to_owned()))
+        }
         Some(("problem", _)) => Profile::Problem,
         Some((other, span)) => {
-            return Err(ctx.err(Some(span), "error_profile", format!("`{other}` is not one of \"seed\", \"rfc6750\", \"problem\"")));
+            return Err(ctx.err(
+                Some(span),
+                "error_profile",
+                format!("`{other}` is not one of \"seed\", \"rfc6750\", \"problem\""),
+            ));
         }
     };
     let routes = parse_routes(&ctx, &file.routes)?;
@@ -381,17 +392,36 @@ fn parse_routes(ctx: &Ctx<'_>, routes: &[Spanned<RouteConfig>]) -> Result<Routes
         let r = spanned.get_ref();
         let span = Some(spanned.span());
         if !r.prefix.starts_with('/') {
-            return Err(ctx.err(span, "routes.prefix", format!("`{}` does not start with `/`", r.prefix)));
+            return Err(ctx.err(
+                span,
+                "routes.prefix",
+                format!("`{}` does not start with `/`", r.prefix),
+            ));
         }
         let methods = r
             .methods
             .iter()
             .flatten()
-            .map(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| ctx.err(span.clone(), "routes.methods", format!("`{m}` is not a method"))))
+            .map(|m| {
+                Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                    ctx.err(
+                        span.clone(),
+                        "routes.methods",
+                        format!("`{m}` is not a method"),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let rules = !(r.scopes.is_empty() && r.any_scopes.is_empty() && r.roles.is_empty() && r.any_roles.is_empty());
+        let rules = !(r.scopes.is_empty()
+            && r.any_scopes.is_empty()
+            && r.roles.is_empty()
+            && r.any_roles.is_empty());
         if r.public && rules {
-            return Err(ctx.err(span, "routes.public", "a public route cannot also require scopes or roles"));
+            return Err(ctx.err(
+                span,
+                "routes.public",
+                "a public route cannot also require scopes or roles",
+            ));
         }
         let requirement = rules.then(|| {
             let mut req = Requirement::new()
@@ -404,7 +434,12 @@ fn parse_routes(ctx: &Ctx<'_>, routes: &[Spanned<RouteConfig>]) -> Result<Routes
             }
             req
         });
-        list.push(Route { prefix: r.prefix.clone(), methods, public: r.public, requirement });
+        list.push(Route {
+            prefix: r.prefix.clone(),
+            methods,
+            public: r.public,
+            requirement,
+        });
     }
     // Most specific first; the sort is stable, so equal prefixes keep file order.
     list.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));

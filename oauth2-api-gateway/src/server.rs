@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_oauth2_api::{AuthLayer, ProblemJson, RejectionProfile, RequireLayer, Rfc6750, SeedCompatible};
+use tower_oauth2_api::{
+    AuthLayer, ProblemJson, RejectionProfile, RequireLayer, Rfc6750, SeedCompatible,
+};
 
 use crate::config::{self, Gateway, Profile};
 
@@ -67,7 +69,10 @@ pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
                 let (handle, authenticator) = (handle.clone(), authenticator.clone());
                 async move {
                     authenticator.record_key_set_ages();
-                    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+                    (
+                        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        handle.render(),
+                    )
                 }
             }),
         );
@@ -100,7 +105,11 @@ fn protect<P: RejectionProfile>(mut app: Router, gateway: &Gateway, profile: P) 
     let mut auth = AuthLayer::new(gateway.authenticator.clone())
         .public_paths(gateway.public_paths.iter().cloned())
         .public_paths(gateway.metrics_path.iter().cloned())
-        .public_when(move |m, u| public_routes.pick(m, u).is_some_and(|i| public_routes.list[i].public))
+        .public_when(move |m, u| {
+            public_routes
+                .pick(m, u)
+                .is_some_and(|i| public_routes.list[i].public)
+        })
         .token_sources(gateway.sources.iter().cloned())
         .websocket_rejection(gateway.websocket);
     if gateway.optional {

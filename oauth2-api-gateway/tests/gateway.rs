@@ -720,16 +720,67 @@ role_claim = "realm_access.roles"
     );
     let gw = start(&config);
     let c = client();
-    let reader = issuer.token().audience(AUD).claim("scope", json!("orders:read")).build();
-    let admin = issuer.token().audience(AUD).claim("realm_access", json!({"roles": ["admin"]})).build();
-    assert_eq!(c.get(gw.url("/docs/index.html")).send().await.unwrap().status(), 200, "public route");
-    assert_eq!(c.get(gw.url("/orders/1")).bearer_auth(&reader).send().await.unwrap().status(), 200);
-    let res = c.post(gw.url("/orders")).bearer_auth(&reader).send().await.unwrap();
+    let reader = issuer
+        .token()
+        .audience(AUD)
+        .claim("scope", json!("orders:read"))
+        .build();
+    let admin = issuer
+        .token()
+        .audience(AUD)
+        .claim("realm_access", json!({"roles": ["admin"]}))
+        .build();
+    assert_eq!(
+        c.get(gw.url("/docs/index.html"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "public route"
+    );
+    assert_eq!(
+        c.get(gw.url("/orders/1"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let res = c
+        .post(gw.url("/orders"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403, "POST needs orders:write");
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("scope=\"orders:write\""));
-    assert_eq!(c.get(gw.url("/admin")).bearer_auth(&reader).send().await.unwrap().status(), 403);
-    assert_eq!(c.get(gw.url("/admin")).header("cookie", format!("at={admin}")).send().await.unwrap().status(), 200, "cookie source");
+    assert!(
+        res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("scope=\"orders:write\"")
+    );
+    assert_eq!(
+        c.get(gw.url("/admin"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        c.get(gw.url("/admin"))
+            .header("cookie", format!("at={admin}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "cookie source"
+    );
     let res = c.get(gw.url("/other")).send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert_eq!(res.headers()["content-type"], "application/problem+json");

@@ -336,7 +336,10 @@ pub struct Require<S, P> {
 
 impl<S: fmt::Debug, P: fmt::Debug> fmt::Debug for Require<S, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Require").field("inner", &self.inner).field("requirement", &self.requirement).finish_non_exhaustive()
+        f.debug_struct("Require")
+            .field("inner", &self.inner)
+            .field("requirement", &self.requirement)
+            .finish_non_exhaustive()
     }
 }
 
@@ -392,8 +395,16 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        if self.when.as_ref().is_some_and(|f| !f(req.method(), req.uri())) {
-            return RequireFuture { state: RequireState::Inner { future: self.inner.call(req) } };
+        if self
+            .when
+            .as_ref()
+            .is_some_and(|f| !f(req.method(), req.uri()))
+        {
+            return RequireFuture {
+                state: RequireState::Inner {
+                    future: self.inner.call(req),
+                },
+            };
         }
         let verdict = match req.extensions().get::<Authenticated>() {
             Some(user) => self.requirement.verify(user),

@@ -6,6 +6,7 @@
 mod attacks;
 mod authorization;
 mod extractors;
+mod grpc;
 mod keys;
 mod requests;
 mod support;
