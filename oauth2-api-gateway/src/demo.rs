@@ -1,23 +1,48 @@
-//! `demo`: an embedded issuer and a protected echo API on 127.0.0.1.
+//! `demo`: an embedded issuer, a protected echo API on 127.0.0.1, and a browser page on a
+//! second origin that calls it (CORS, WebSockets).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use axum::Router;
+use axum::response::Html;
+use axum::routing::{get, post};
+use http::{HeaderName, HeaderValue, Method};
 use oauth2_api::test_util::TestIssuer;
 use oauth2_api::{Algorithm, Authenticator, Provider};
-use tower_oauth2_api::WebSocketRejection;
+use tower_http::cors::CorsLayer;
+use tower_oauth2_api::{TokenSource, WebSocketRejection};
 
-use crate::config::{Forwarding, Gateway};
+use crate::config::{Forwarding, Gateway, Profile, Routes};
 use crate::server;
 
 const ISSUER: &str = "https://issuer.demo.oauth2-api.test";
 const AUDIENCE: &str = "api://demo";
+const PAGE: &str = include_str!("demo_page/index.html");
 
-pub(crate) async fn run(port: u16) -> Result<ExitCode, String> {
+fn mint(issuer: &TestIssuer) -> String {
+    issuer
+        .token()
+        .audience(AUDIENCE)
+        .subject("alice")
+        .claim("scope", "read:echo".into())
+        .expires_in(3600)
+        .build()
+}
+
+pub(crate) async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, String> {
     let listen = SocketAddr::from(([127, 0, 0, 1], port));
     // Bind first: a busy port is reported before anything else starts.
     let listener = server::bind(listen, "--port N").await?;
+    let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let page_port = page_port.unwrap_or(if port == 0 { 0 } else { port.wrapping_add(1) });
+    let page_listener = server::bind(
+        SocketAddr::from(([127, 0, 0, 1], page_port)),
+        "--page-port N",
+    )
+    .await?;
+    let page_addr = page_listener.local_addr().map_err(|e| e.to_string())?;
 
     // The embedded issuer serves its JWKS over HTTPS with its own CA, which the gateway
     // trusts explicitly: the same path a real provider takes, no dangerous options.
@@ -39,13 +64,7 @@ pub(crate) async fn run(port: u16) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| e.to_string())?;
 
-    let token = issuer
-        .token()
-        .audience(AUDIENCE)
-        .subject("alice")
-        .claim("scope", "read:echo".into())
-        .expires_in(3600)
-        .build();
+    let token = mint(&issuer);
     let forged = issuer
         .token()
         .audience(AUDIENCE)
@@ -54,16 +73,44 @@ pub(crate) async fn run(port: u16) -> Result<ExitCode, String> {
         .expires_in(3600)
         .build();
     let tampered = splice_payload(&token, &forged);
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
+    let base = format!("http://{api_addr}");
+    let page_origin = format!("http://{page_addr}");
+
+    // The page: its own origin, so the browser does real CORS.
+    let html = PAGE
+        .replace("{{API}}", &base)
+        .replace("{{WS}}", &format!("ws://{api_addr}"))
+        .replace("{{TOKEN}}", &token);
+    let page_issuer = issuer.clone();
+    let page = Router::new()
+        .route(
+            "/",
+            get(move || {
+                let html = html.clone();
+                async move { Html(html) }
+            }),
+        )
+        .route(
+            "/mint",
+            post(move || {
+                let issuer = page_issuer.clone();
+                async move { mint(&issuer) }
+            }),
+        );
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(page_listener, page).await {
+            tracing::error!(error = %e, "demo page server stopped");
+        }
+    });
 
     println!("oauth2-api gateway demo");
     println!("  issuer       {ISSUER}");
     println!("  JWKS         {}", jwks.jwks_url());
     println!("  audience     {AUDIENCE}");
     println!("  echo API     {base}  (public: / and /health)");
+    println!(
+        "  browser page {page_origin}/  (open it: CORS, WebSockets, 400/401 from a real browser)"
+    );
     println!();
     println!("A valid token (1 hour):\n{token}\n");
     println!("# public path (200)\ncurl -i {base}/health\n");
@@ -76,19 +123,27 @@ pub(crate) async fn run(port: u16) -> Result<ExitCode, String> {
     );
     println!("Ctrl-C to stop.");
 
+    let cors = CorsLayer::new()
+        .allow_origin(HeaderValue::from_str(&page_origin).map_err(|e| e.to_string())?)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([http::header::AUTHORIZATION, http::header::CONTENT_TYPE])
+        .expose_headers([HeaderName::from_static("www-authenticate")]);
     let gateway = Gateway {
         listen,
         public_paths: vec!["/".into(), "/health".into()],
         upstream: None,
         forwarding: Forwarding::default(),
-        cors: None,
+        cors: Some(cors),
         websocket: WebSocketRejection::Close,
         shutdown_timeout: Duration::from_secs(5),
-        metrics_path: None,
+        metrics_path: Some("/metrics".into()),
         optional: false,
-        sources: vec![tower_oauth2_api::TokenSource::AuthorizationHeader],
-        profile: crate::config::Profile::Seed,
-        routes: crate::config::Routes::default(),
+        sources: vec![
+            TokenSource::AuthorizationHeader,
+            TokenSource::WebSocketProtocol,
+        ],
+        profile: Profile::Seed,
+        routes: Routes::default(),
         authenticator,
     };
     let result = server::run(gateway, listener).await;

@@ -44,6 +44,9 @@ enum Command {
         /// Port of the echo API.
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// Port of the browser demo page (another origin; default: the API's port + 1).
+        #[arg(long)]
+        page_port: Option<u16>,
     },
     /// Serve from a TOML config file (echo mode, or a reverse proxy with `upstream`).
     Serve {
@@ -85,8 +88,11 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Demo { port: 8080 }) {
-            Command::Demo { port } => demo::run(port).await,
+        match cli.command.unwrap_or(Command::Demo {
+            port: 8080,
+            page_port: None,
+        }) {
+            Command::Demo { port, page_port } => demo::run(port, page_port).await,
             Command::Serve { config, check } => server::serve_file(&config, check).await,
             Command::Token(cmd) => token_cmd::run(cmd).await,
         }
