@@ -216,21 +216,34 @@ impl Authenticator {
             match check(entry, &compact, now, mode) {
                 Ok(key_set) => {
                     let rules = &entry.provider.rules;
-                    let exp = claims::numeric_date(&compact.claims, "exp").ok().flatten();
-                    // The earliest time the token is valid, as the fresh check sees it:
-                    // `nbf` and `iat` (when checked) must both be <= now + leeway.
-                    let date = |name, on: bool| {
-                        on.then(|| claims::numeric_date(&compact.claims, name).ok().flatten())
-                            .flatten()
-                            .unwrap_or(i64::MIN)
+                    // What the verified-token cache needs: `exp`, and the earliest time the
+                    // token is valid as the fresh check sees it (`nbf` and `iat`, when checked,
+                    // must both be <= now + leeway).
+                    let cache_entry = match (&self.inner.token_cache, cache_key) {
+                        (Some(_), Some(key)) => {
+                            let date = |name, on: bool| {
+                                on.then(|| {
+                                    claims::numeric_date(&compact.claims, name).ok().flatten()
+                                })
+                                .flatten()
+                                .unwrap_or(i64::MIN)
+                            };
+                            claims::numeric_date(&compact.claims, "exp")
+                                .ok()
+                                .flatten()
+                                .map(|exp| {
+                                    let not_before = date("nbf", rules.validate_nbf)
+                                        .max(date("iat", rules.validate_iat));
+                                    (key, exp, not_before)
+                                })
+                        }
+                        _ => None,
                     };
-                    let not_before =
-                        date("nbf", rules.validate_nbf).max(date("iat", rules.validate_iat));
                     let claims = std::mem::take(&mut compact.claims);
                     let authenticated =
                         Authenticated::new(Arc::clone(&entry.provider.name), claims);
-                    if let (Some(cache), Some(key), Some(exp)) =
-                        (&self.inner.token_cache, cache_key, exp)
+                    if let (Some(cache), Some((key, exp, not_before))) =
+                        (&self.inner.token_cache, cache_entry)
                     {
                         let cached = token_cache::Entry {
                             authenticated: authenticated.clone(),

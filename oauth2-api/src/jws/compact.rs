@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::json::{depth_within, strict_object};
+
 use super::{Header, b64_decode};
 use crate::error::{AuthError, ErrorKind};
 
@@ -40,11 +41,7 @@ impl<'a> Compact<'a> {
     /// payload must be a JSON object without duplicate member names at any depth.
     pub(crate) fn parse(token: &'a str, max_len: usize) -> Result<Self, AuthError> {
         let signed = Signed::split(token, max_len)?;
-        let payload = signed.payload;
-        if !depth_within(&payload, MAX_JSON_DEPTH) {
-            return Err(malformed("token payload is nested too deeply"));
-        }
-        let claims = strict_object(&payload).map_err(|_| {
+        let claims = strict_object(&signed.payload, MAX_JSON_DEPTH).map_err(|_| {
             malformed("token payload is not a JSON object without duplicate members")
         })?;
         Ok(Self {

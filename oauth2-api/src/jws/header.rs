@@ -25,7 +25,7 @@ impl Header {
     /// 5.2 allows rejecting them), `alg` a supported name, `kid` and `typ` strings when
     /// present (`null` is not a string), no `crit`, no `b64`.
     pub(crate) fn parse(json: &[u8]) -> Result<Self, AuthError> {
-        let raw = strict_object(json).map_err(|_| {
+        let raw = strict_object(json, 2).map_err(|_| {
             malformed("token header is not a JSON object without duplicate members")
         })?;
         let alg = match raw.get("alg") {

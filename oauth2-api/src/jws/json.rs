@@ -7,10 +7,17 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-/// Parses `bytes` as a JSON object, refusing duplicate member names at any depth.
-pub(crate) fn strict_object(bytes: &[u8]) -> Result<Map<String, Value>, serde_json::Error> {
+/// Parses `bytes` as a JSON object nested at most `max_depth` deep, refusing duplicate member
+/// names at any depth. One pass: the depth is counted while parsing.
+pub(crate) fn strict_object(
+    bytes: &[u8],
+    max_depth: usize,
+) -> Result<Map<String, Value>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue.deserialize(&mut de)?;
+    let value = StrictValue {
+        depth_left: max_depth,
+    }
+    .deserialize(&mut de)?;
     de.end()?;
     match value {
         Value::Object(m) => Ok(m),
@@ -18,17 +25,32 @@ pub(crate) fn strict_object(bytes: &[u8]) -> Result<Map<String, Value>, serde_js
     }
 }
 
-struct StrictValue;
+struct StrictValue {
+    depth_left: usize,
+}
 
 impl<'de> DeserializeSeed<'de> for StrictValue {
     type Value = Value;
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(StrictVisitor)
+        deserializer.deserialize_any(StrictVisitor {
+            depth_left: self.depth_left,
+        })
     }
 }
 
-struct StrictVisitor;
+struct StrictVisitor {
+    depth_left: usize,
+}
+
+impl StrictVisitor {
+    fn nested<E: de::Error>(&self) -> Result<StrictValue, E> {
+        match self.depth_left.checked_sub(1) {
+            Some(depth_left) => Ok(StrictValue { depth_left }),
+            None => Err(E::custom("nested too deeply")),
+        }
+    }
+}
 
 impl<'de> Visitor<'de> for StrictVisitor {
     type Value = Value;
@@ -66,20 +88,26 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.nested()?;
         let mut items = Vec::new();
-        while let Some(v) = seq.next_element_seed(StrictValue)? {
+        while let Some(v) = seq.next_element_seed(StrictValue {
+            depth_left: inner.depth_left,
+        })? {
             items.push(v);
         }
         Ok(Value::Array(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = self.nested()?;
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
                 return Err(de::Error::custom("duplicate member name"));
             }
-            let value = map.next_value_seed(StrictValue)?;
+            let value = map.next_value_seed(StrictValue {
+                depth_left: inner.depth_left,
+            })?;
             out.insert(key, value);
         }
         Ok(Value::Object(out))
@@ -124,15 +152,20 @@ mod tests {
 
     #[test]
     fn strict_object_refuses_duplicates_and_keeps_values() {
-        let m = strict_object(br#"{"a":1,"b":[true,null,1.5,"x"],"c":{"d":-2}}"#).expect("object");
+        let m =
+            strict_object(br#"{"a":1,"b":[true,null,1.5,"x"],"c":{"d":-2}}"#, 16).expect("object");
         assert_eq!(
             Value::Object(m),
             serde_json::json!({"a":1,"b":[true,null,1.5,"x"],"c":{"d":-2}})
         );
-        assert!(strict_object(br#"{"a":1,"a":1}"#).is_err());
-        assert!(strict_object(br#"{"a":{"b":1,"b":2}}"#).is_err());
-        assert!(strict_object(br#"{"a":1} x"#).is_err());
-        assert!(strict_object(b"[1]").is_err());
+        assert!(strict_object(br#"{"a":1,"a":1}"#, 16).is_err());
+        assert!(strict_object(br#"{"a":{"b":1,"b":2}}"#, 16).is_err());
+        assert!(strict_object(br#"{"a":1} x"#, 16).is_err());
+        assert!(strict_object(b"[1]", 16).is_err());
+        assert!(strict_object(br#"{"a":[[1]]}"#, 3).is_ok());
+        assert!(strict_object(br#"{"a":[[[1]]]}"#, 3).is_err());
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(5000), "]".repeat(5000));
+        assert!(strict_object(deep.as_bytes(), 16).is_err());
     }
 
     #[test]
