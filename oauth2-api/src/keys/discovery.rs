@@ -94,13 +94,7 @@ impl Discovery {
         )
         .await
         {
-            Ok((text, max_age)) => {
-                let doc = KeyDocument::new(text);
-                Ok(match max_age {
-                    Some(a) => doc.with_max_age(a),
-                    None => doc,
-                })
-            }
+            Ok((text, max_age)) => Ok(KeyDocument::new(text).with_optional_max_age(max_age)),
             Err(e) => {
                 // The provider may have moved its keys: discover again next time.
                 if let Ok(mut c) = self.jwks_uri.lock() {

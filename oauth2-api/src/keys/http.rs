@@ -110,11 +110,7 @@ impl HttpJwks {
         )
         .await
         .map_err(KeySourceError::new)?;
-        let doc = KeyDocument::new(text);
-        Ok(match max_age {
-            Some(a) => doc.with_max_age(a),
-            None => doc,
-        })
+        Ok(KeyDocument::new(text).with_optional_max_age(max_age))
     }
 }
 

@@ -32,6 +32,13 @@ impl KeyDocument {
         self
     }
 
+    /// Sets the caching hint when there is one.
+    #[must_use]
+    pub(crate) fn with_optional_max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
     /// The document's text.
     #[must_use]
     pub fn text(&self) -> &str {
