@@ -102,13 +102,13 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let inner = self.nested()?;
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
+            // One search per member: the vacant slot is filled once the value is parsed.
+            let serde_json::map::Entry::Vacant(slot) = out.entry(key) else {
                 return Err(de::Error::custom("duplicate member name"));
-            }
-            let value = map.next_value_seed(StrictValue {
+            };
+            slot.insert(map.next_value_seed(StrictValue {
                 depth_left: inner.depth_left,
-            })?;
-            out.insert(key, value);
+            })?);
         }
         Ok(Value::Object(out))
     }
