@@ -64,12 +64,17 @@ pub(crate) fn refresh_delay(
 ) -> Duration {
     let unit = unit.clamp(0.0, 1.0);
     match interval {
-        Some(i) => i.mul_f64(0.9 + 0.2 * unit),
+        Some(i) => scale(i, 0.9 + 0.2 * unit),
         None => {
             let base = max_age.map_or(DEFAULT_REFRESH, |a| a.clamp(MIN_MAX_AGE, MAX_MAX_AGE));
-            base.mul_f64(0.8 + 0.2 * unit)
+            scale(base, 0.8 + 0.2 * unit)
         }
     }
+}
+
+/// `d * factor`, saturating instead of panicking on huge durations.
+fn scale(d: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
 /// The delay before retry number `attempt` (0-based) after failures: 1 s doubling to 5 min,
@@ -107,7 +112,14 @@ pub(crate) struct KeyCache {
     /// Held while fetching: one fetch at a time per provider (single flight).
     fetching: tokio::sync::Mutex<()>,
     last_unknown_kid_refresh: Mutex<Option<Instant>>,
+    /// Set while an unknown-kid refresh task is pending or running.
+    unknown_kid_in_flight: std::sync::atomic::AtomicBool,
     retry_after_secs: AtomicU64,
+    /// The outcome of the last completed fetch, for callers that shared it.
+    last_result: Mutex<Result<Option<Duration>, String>>,
+    /// SHA-256 of the last document loaded: an unchanged document keeps the key set (and its
+    /// id, so the verified-token cache stays warm).
+    last_digest: Mutex<Option<[u8; 32]>>,
 }
 
 impl KeyCache {
@@ -136,7 +148,10 @@ impl KeyCache {
             generation: watch::Sender::new(0),
             fetching: tokio::sync::Mutex::new(()),
             last_unknown_kid_refresh: Mutex::new(None),
+            unknown_kid_in_flight: std::sync::atomic::AtomicBool::new(false),
             retry_after_secs: AtomicU64::new(FIRST_BACKOFF.as_secs()),
+            last_result: Mutex::new(Ok(None)),
+            last_digest: Mutex::new(None),
         }
     }
 
@@ -193,12 +208,18 @@ impl KeyCache {
     }
 
     /// An unknown `kid` was seen: refresh once, unless one was triggered within the rate
-    /// limit interval, and wait for it (bounded). Callers that arrive while that refresh is in
-    /// flight wait for the same fetch (single flight).
-    pub(crate) async fn refresh_for_unknown_kid(&self) {
+    /// limit interval, and wait for it (bounded). The fetch runs as its own task, so a request
+    /// that gives up (its wait is bounded, or its client went away) never cancels it; requests
+    /// that arrive while it is in flight wait for the same fetch (single flight).
+    pub(crate) async fn refresh_for_unknown_kid(self: &Arc<Self>) {
         if self.source.is_none() {
             return;
         }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut rx = self.generation.subscribe();
+        rx.borrow_and_update();
         let allowed = {
             let Ok(mut last) = self.last_unknown_kid_refresh.lock() else {
                 return;
@@ -208,18 +229,22 @@ impl KeyCache {
                 false
             } else {
                 *last = Some(now);
+                self.unknown_kid_in_flight.store(true, Ordering::SeqCst);
                 true
             }
         };
         if allowed {
             tracing::debug!(provider = %self.provider, "unknown kid: refreshing keys");
-            let _ = tokio::time::timeout(self.policy.unknown_kid_wait, self.refresh()).await;
-        } else if self.fetching.try_lock().is_err() {
-            // Rate limited, but a fetch is in flight: share it.
-            let mut rx = self.generation.subscribe();
-            rx.borrow_and_update();
-            let _ = tokio::time::timeout(self.policy.unknown_kid_wait, rx.changed()).await;
+            let cache = Arc::clone(self);
+            runtime.spawn(async move {
+                let _ = cache.refresh().await;
+                cache.unknown_kid_in_flight.store(false, Ordering::SeqCst);
+            });
+        } else if !self.unknown_kid_in_flight.load(Ordering::SeqCst) {
+            // Rate limited and nothing in flight: answer with the keys we have.
+            return;
         }
+        let _ = tokio::time::timeout(self.policy.unknown_kid_wait, rx.changed()).await;
     }
 
     /// Fetches and swaps in a new key set, unless a fetch that started after this call was
@@ -228,9 +253,12 @@ impl KeyCache {
         let seen = *self.generation.borrow();
         let _guard = self.fetching.lock().await;
         if *self.generation.borrow() != seen {
-            return Ok(None);
+            return self.last_result.lock().map_or(Ok(None), |r| r.clone());
         }
         let result = self.fetch_and_swap().await;
+        if let Ok(mut last) = self.last_result.lock() {
+            last.clone_from(&result);
+        }
         self.generation.send_modify(|g| *g += 1);
         result
     }
@@ -244,8 +272,26 @@ impl KeyCache {
         let started = Instant::now();
         let result = async {
             let doc = source.fetch().await.map_err(|e| e.to_string())?;
+            let digest = {
+                let d =
+                    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, doc.text().as_bytes());
+                let mut out = [0u8; 32];
+                out.copy_from_slice(d.as_ref());
+                out
+            };
+            let unchanged = self.current.load().is_some()
+                && self
+                    .last_digest
+                    .lock()
+                    .is_ok_and(|last| *last == Some(digest));
+            if unchanged {
+                return Ok((doc.max_age(), None));
+            }
             let keys = parse_document(doc.text(), &self.allowed, &self.provider)?;
-            Ok::<_, String>((doc.max_age(), keys))
+            if let Ok(mut last) = self.last_digest.lock() {
+                *last = Some(digest);
+            }
+            Ok::<_, String>((doc.max_age(), Some(keys)))
         }
         .await;
         let elapsed = started.elapsed();
@@ -261,9 +307,17 @@ impl KeyCache {
         };
         metrics::counter!("oauth2_api_key_fetches_total", "provider" => provider.clone(), "outcome" => "success")
             .increment(1);
+        let loaded = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let Some(keys) = keys else {
+            // The same document as last time: keep the set (and the cache entries tied to it).
+            self.loaded_at_ms.store(loaded, Ordering::Release);
+            metrics::gauge!("oauth2_api_key_set_age_seconds", "provider" => provider.clone())
+                .set(0.0);
+            tracing::debug!(provider, "keys unchanged");
+            return Ok(max_age);
+        };
         let new = Arc::new(KeySet::new(keys));
         let old = self.current.swap(Some(Arc::clone(&new)));
-        let loaded = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.loaded_at_ms.store(loaded, Ordering::Release);
         metrics::gauge!("oauth2_api_key_set_age_seconds", "provider" => provider.clone()).set(0.0);
         let before: Vec<&str> = old
@@ -345,7 +399,8 @@ mod tests {
         // no max-age: 1 h.
         assert_eq!(refresh_delay(None, None, 1.0), s(3600));
         assert_eq!(refresh_delay(None, Some(s(7200)), 0.5), s(6480));
-        // an explicit interval wins, with ±10%.
+        // an explicit interval wins, with ±10%; a huge one saturates instead of panicking.
+        assert_eq!(refresh_delay(Some(Duration::MAX), None, 1.0), Duration::MAX);
         assert_eq!(refresh_delay(Some(s(100)), Some(s(7200)), 0.0), s(90));
         assert_eq!(refresh_delay(Some(s(100)), None, 1.0), s(110));
     }

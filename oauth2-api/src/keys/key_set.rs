@@ -76,12 +76,10 @@ impl KeySet {
     /// Without a `kid`: the one key that fits `alg`; none or several is a failure.
     pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&PreparedKey, NoKey> {
         if let Some(kid) = kid {
-            if let Some(key) = self.keys.iter().find(|k| k.kid() == Some(kid)) {
-                return if key.supports(alg) {
-                    Ok(key)
-                } else {
-                    Err(NoKey::WrongAlgorithm)
-                };
+            let mut named = self.keys.iter().filter(|k| k.kid() == Some(kid)).peekable();
+            if named.peek().is_some() {
+                // Several keys may share a kid (say RSA and EC): the one fitting `alg` is used.
+                return named.find(|k| k.supports(alg)).ok_or(NoKey::WrongAlgorithm);
             }
             let mut anonymous = self
                 .keys

@@ -57,6 +57,8 @@ fn curve_algorithm(curve: Curve) -> Algorithm {
 }
 
 fn bit_len(n: &[u8]) -> usize {
+    let first_nonzero = n.iter().position(|b| *b != 0).unwrap_or(n.len());
+    let n = &n[first_nonzero..];
     match n.first() {
         None => 0,
         Some(top) => (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize),
@@ -186,6 +188,18 @@ mod tests {
         assert!(e.contains("31 bytes"), "{e}");
         assert!(PreparedKey::secret(&[7u8; 32], &[Algorithm::HS256]).is_ok());
         assert!(PreparedKey::secret(&[7u8; 32], &Algorithm::SYMMETRIC).is_err());
+    }
+
+    #[test]
+    fn zero_padding_does_not_inflate_the_rsa_size() {
+        let mut n = vec![0u8; 128];
+        n.extend_from_slice(&[0xC1; 128]);
+        let key = PublicKeyDer::Rsa {
+            n,
+            e: vec![1, 0, 1],
+        };
+        let e = PreparedKey::public(None, &key, None, &Algorithm::ASYMMETRIC).unwrap_err();
+        assert!(e.contains("1024 bits"), "{e}");
     }
 
     #[test]

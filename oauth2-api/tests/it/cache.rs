@@ -214,3 +214,41 @@ async fn the_cache_is_bounded() {
     assert!(a.cached_tokens() <= 64, "{}", a.cached_tokens());
     assert!(a.cached_tokens() >= 32, "{}", a.cached_tokens());
 }
+
+#[tokio::test]
+async fn an_unchanged_key_document_keeps_cached_tokens() {
+    let issuer = issuer();
+    let server = issuer.serve().await.unwrap();
+    let a = Authenticator::builder()
+        .unknown_kid_refresh(Duration::ZERO, Duration::from_secs(2))
+        .provider(
+            Provider::builder("p")
+                .issuer(issuer.issuer())
+                .audience("api")
+                .jwks_url(server.jwks_url())
+                .dangerous_allow_http()
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let token = issuer.token().audience("api").build();
+    let first = a.authenticate(&token).await.unwrap();
+    let fetches = server.fetch_count();
+    // A refresh (triggered by an unknown kid) that returns the same document.
+    let _ = a
+        .authenticate(
+            &issuer
+                .token()
+                .audience("api")
+                .header("kid", json!("unknown"))
+                .build(),
+        )
+        .await;
+    assert_eq!(server.fetch_count(), fetches + 1);
+    let again = a.authenticate(&token).await.unwrap();
+    assert!(
+        Arc::ptr_eq(&first.claims_arc(), &again.claims_arc()),
+        "still a cache hit"
+    );
+}

@@ -385,3 +385,32 @@ async fn a_hung_fetch_delays_neither_known_keys_nor_other_providers() {
     );
     assert!(started.elapsed() <= Duration::from_secs(2));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_kid_refresh_finishes_even_when_the_request_gives_up() {
+    let (issuer, source, auth) = setup(|p| p);
+    assert!(
+        auth.authenticate(&issuer.token().audience("api").build())
+            .await
+            .is_ok()
+    );
+    source.delay(Duration::from_secs(3));
+    let k2 = issuer.add_key(Algorithm::EdDSA, "k2");
+    let token = issuer.token().audience("api").signed_with(k2).build();
+    let started = Instant::now();
+    assert_eq!(
+        auth.authenticate(&token).await.unwrap_err().kind(),
+        ErrorKind::UnknownKey
+    );
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(2),
+        "the request waited its bound"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        auth.authenticate(&token).await.is_ok(),
+        "the fetch went on after the request gave up"
+    );
+    assert_eq!(source.fetches(), 2);
+}
