@@ -480,14 +480,45 @@ fn header_name(ctx: &Ctx<'_>, field: &str, name: &str) -> Result<HeaderName, Fil
         .map_err(|_| ctx.err(None, field, format!("`{name}` is not a valid header name")))
 }
 
+/// Headers the gateway must not set from claims: they carry the request itself or the hop.
+const RESERVED_HEADERS: [&str; 12] = [
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "authorization",
+    "cookie",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+];
+
 fn parse_forwarding(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Forwarding, FileError> {
+    let reserved = |field: &str, name: &HeaderName| {
+        let n = name.as_str().replace('_', "-");
+        if RESERVED_HEADERS.contains(&n.as_str()) || n.starts_with("x-forwarded-") {
+            Err(ctx.err(
+                None,
+                field,
+                format!("`{name}` is reserved; choose another header name"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
     let mut f = Forwarding::default();
     for (claim, header) in &file.forward_claims {
-        f.claims
-            .push((claim.clone(), header_name(ctx, "forward_claims", header)?));
+        let name = header_name(ctx, "forward_claims", header)?;
+        reserved("forward_claims", &name)?;
+        f.claims.push((claim.clone(), name));
     }
     if let Some(h) = &file.forward_payload_header {
-        f.payload_header = Some(header_name(ctx, "forward_payload_header", h.get_ref())?);
+        let name = header_name(ctx, "forward_payload_header", h.get_ref())?;
+        reserved("forward_payload_header", &name)?;
+        f.payload_header = Some(name);
     }
     Ok(f)
 }
@@ -580,7 +611,7 @@ fn build_authenticator(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Authenticator
                 "must be larger than zero",
             ));
         }
-        builder = builder.key_refresh(Duration::from_secs(m.get_ref() * 60));
+        builder = builder.key_refresh(Duration::from_secs(m.get_ref().saturating_mul(60)));
     }
     if file.unknown_kid_min_interval_seconds.is_some() || file.unknown_kid_wait_ms.is_some() {
         builder = builder.unknown_kid_refresh(
@@ -669,7 +700,7 @@ fn build_provider(
                 "must be larger than zero",
             ));
         }
-        b = b.key_refresh(Duration::from_secs(m.get_ref() * 60));
+        b = b.key_refresh(Duration::from_secs(m.get_ref().saturating_mul(60)));
     }
     if let Some(algs) = &p.algorithms {
         let parsed = algs
@@ -711,7 +742,7 @@ fn build_provider(
         b = b.validate_iat(on);
     }
     if let Some(m) = p.max_key_staleness_minutes {
-        b = b.max_key_staleness(Duration::from_secs(m * 60));
+        b = b.max_key_staleness(Duration::from_secs(m.saturating_mul(60)));
     }
     b.build().map_err(|e: ConfigError| {
         let span = match e.field() {
@@ -765,6 +796,22 @@ mod tests {
         assert!(e.starts_with("gw.toml:1: `lisen`"), "{e}");
         let e = error(&format!("{PROVIDER}audiance = \"x\"\n"));
         assert!(e.starts_with("gw.toml:5: `audiance`"), "{e}");
+    }
+
+    #[test]
+    fn claims_cannot_be_forwarded_in_reserved_headers() {
+        for h in [
+            "host",
+            "Authorization",
+            "x-forwarded-for",
+            "x_forwarded_host",
+            "content-length",
+        ] {
+            let e = error(&format!(
+                "upstream = \"http://127.0.0.1:9\"\nforward_claims = {{ sub = \"{h}\" }}\n{PROVIDER}"
+            ));
+            assert!(e.contains("reserved"), "{h}: {e}");
+        }
     }
 
     #[test]

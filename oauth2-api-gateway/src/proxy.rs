@@ -29,18 +29,60 @@ pub(crate) struct Proxy {
     upstream: Upstream,
     forwarding: Forwarding,
     client: Client<HttpConnector, Body>,
+    /// Normalised names (lowercase, `_` as `-`) of every header the gateway vouches for.
+    vouched: Vec<String>,
+    strip_query_token: bool,
+}
+
+/// Headers about the client and the hop that only the gateway may set.
+const FORWARDING_HEADERS: [&str; 7] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-real-ip",
+];
+
+/// A header name as CGI-style servers see it: `X_User_Id` and `x-user-id` are the same.
+fn normalised(name: &str) -> String {
+    name.to_ascii_lowercase().replace('_', "-")
+}
+
+/// The query without `access_token` parameters (in any percent-encoding of the name), so a
+/// token read from the query never reaches the upstream's access logs.
+fn without_query_token(query: &str) -> String {
+    query
+        .split('&')
+        .filter(|p| {
+            let name = p
+                .split_once('=')
+                .map_or(*p, |(n, _)| n)
+                .to_ascii_lowercase();
+            name.replace("%5f", "_") != "access_token"
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 impl Proxy {
-    pub(crate) fn new(upstream: Upstream, forwarding: Forwarding) -> Self {
+    pub(crate) fn new(upstream: Upstream, forwarding: Forwarding, strip_query_token: bool) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(upstream.timeout));
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector);
+        let vouched = forwarding
+            .header_names()
+            .map(|h| normalised(h.as_str()))
+            .chain(FORWARDING_HEADERS.iter().map(|h| (*h).to_owned()))
+            .collect();
         Self {
             upstream,
             forwarding,
             client,
+            vouched,
+            strip_query_token,
         }
     }
 }
@@ -85,11 +127,18 @@ fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
-fn is_websocket(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+fn is_websocket(method: &http::Method, headers: &HeaderMap) -> bool {
+    let has = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    method == http::Method::GET
+        && has(header::UPGRADE, "websocket")
+        && has(header::CONNECTION, "upgrade")
 }
 
 fn claim_header_value(value: &Value) -> Option<HeaderValue> {
@@ -114,13 +163,22 @@ async fn forward(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut req: Request,
 ) -> Response {
-    let websocket = is_websocket(req.headers());
-    let original_host = req.headers().get(header::HOST).cloned();
+    let websocket = is_websocket(req.method(), req.headers());
+    let original_host = req.headers().get(header::HOST).cloned().or_else(|| {
+        req.uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
     let authenticated = req.extensions().get::<Authenticated>().cloned();
     let headers = req.headers_mut();
     strip_hop_by_hop(headers, websocket);
-    // Never let a client set the headers the gateway vouches for.
-    for name in proxy.forwarding.header_names() {
+    // Never let a client set the headers the gateway vouches for, in any spelling.
+    let spoofed: Vec<header::HeaderName> = headers
+        .keys()
+        .filter(|name| proxy.vouched.contains(&normalised(name.as_str())))
+        .cloned()
+        .collect();
+    for name in spoofed {
         headers.remove(name);
     }
     if let Some(user) = &authenticated {
@@ -143,11 +201,8 @@ async fn forward(
             }
         }
     }
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {}", peer.ip()),
-        None => peer.ip().to_string(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
+    // The gateway is the edge: the client's address is the peer, not what it claims.
+    if let Ok(v) = HeaderValue::from_str(&peer.ip().to_string()) {
         headers.insert("x-forwarded-for", v);
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
@@ -156,11 +211,17 @@ async fn forward(
     }
     headers.remove(header::HOST);
 
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
+    let path_and_query = match (req.uri().query(), proxy.strip_query_token) {
+        (Some(q), true) => match without_query_token(q) {
+            q if q.is_empty() => req.uri().path().to_owned(),
+            q => format!("{}?{q}", req.uri().path()),
+        },
+        _ => req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned(),
+    };
     let uri = Uri::builder()
         .scheme(proxy.upstream.scheme.clone())
         .authority(proxy.upstream.authority.clone())
@@ -205,6 +266,7 @@ async fn forward(
             )
             .await;
         });
+        strip_hop_by_hop(response.headers_mut(), true);
         return response.map(|_| Body::empty());
     }
     strip_hop_by_hop(response.headers_mut(), false);
@@ -230,6 +292,13 @@ mod tests {
         strip_hop_by_hop(&mut h, false);
         let names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["x-kept"]);
+    }
+
+    #[test]
+    fn query_tokens_are_removed_in_any_spelling() {
+        assert_eq!(without_query_token("a=1&access_token=x&b=2"), "a=1&b=2");
+        assert_eq!(without_query_token("access%5Ftoken=x"), "");
+        assert_eq!(without_query_token("ACCESS%5fTOKEN=x&c"), "c");
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
         Some(upstream) => crate::proxy::router(Arc::new(crate::proxy::Proxy::new(
             upstream.clone(),
             gateway.forwarding.clone(),
+            gateway
+                .sources
+                .iter()
+                .any(|s| matches!(s, tower_oauth2_api::TokenSource::QueryParameter)),
         ))),
     };
     if let Some(path) = &gateway.metrics_path {
@@ -82,10 +86,27 @@ pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
         Profile::Rfc6750(realm) => protect(app, gateway, Rfc6750::new(realm.clone())),
         Profile::Problem => protect(app, gateway, ProblemJson),
     };
+    // Path rules (public routes, scopes per prefix) and the proxy only ever see canonical paths.
+    let app = app.layer(axum::middleware::from_fn(refuse_non_canonical_paths));
     Ok(match &gateway.cors {
         Some(cors) => app.layer(cors.clone()),
         None => app,
     })
+}
+
+async fn refuse_non_canonical_paths(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if tower_oauth2_api::is_canonical_path(req.uri().path()) {
+        next.run(req).await
+    } else {
+        let body = serde_json::json!({
+            "message": "The request path is not canonical (dot segments, `//` or encoded separators)"
+        });
+        (http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    }
 }
 
 fn protect<P: RejectionProfile>(mut app: Router, gateway: &Gateway, profile: P) -> Router {

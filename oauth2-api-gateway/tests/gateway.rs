@@ -257,6 +257,11 @@ async fn proxy_mode_forwards_streams_and_protects_headers() {
         .get(gw.url("/headers?q=1"))
         .bearer_auth(&token)
         .header("x-user-id", "admin")
+        .header("x_user_id", "admin")
+        .header("X-User_Id", "admin")
+        .header("x-forwarded-for", "6.6.6.6")
+        .header("forwarded", "for=6.6.6.6")
+        .header("x-real-ip", "6.6.6.6")
         .header("x-jwt-payload", "forged")
         .header("connection", "keep-alive, x-drop-me")
         .header("x-drop-me", "1")
@@ -277,7 +282,26 @@ async fn proxy_mode_forwards_streams_and_protects_headers() {
         h.get("x-drop-me").is_none() && h.get("keep-alive").is_none(),
         "{h}"
     );
-    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(
+        h["x-forwarded-for"], "127.0.0.1",
+        "the peer, not what the client claimed"
+    );
+    assert!(
+        h.get("x_user_id").is_none()
+            && h.get("forwarded").is_none()
+            && h.get("x-real-ip").is_none(),
+        "{h}"
+    );
+    // Non-canonical paths never reach path rules or the upstream.
+    assert_eq!(
+        c.get(gw.url("/headers//x"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
     assert_eq!(h["x-forwarded-proto"], "http");
     assert!(
         h["x-forwarded-host"]

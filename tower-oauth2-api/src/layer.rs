@@ -80,16 +80,21 @@ impl<P: fmt::Debug> fmt::Debug for Config<P> {
 }
 
 impl<P> Config<P> {
-    /// Whether this request passes without any check.
+    /// Whether this request passes without any check. Prefixes and predicates only apply to
+    /// canonical paths (see [`is_canonical_path`](crate::is_canonical_path)).
     pub(crate) fn is_public(&self, method: &Method, uri: &Uri) -> bool {
         let path = uri.path();
-        self.public_paths.contains(path)
-            || self
+        if self.public_paths.contains(path) || self.public_methods.contains(method) {
+            return true;
+        }
+        let path_rules = !self.public_prefixes.is_empty() || self.public_when.is_some();
+        path_rules
+            && crate::path::is_canonical_path(path)
+            && (self
                 .public_prefixes
                 .iter()
                 .any(|p| path.starts_with(p.as_str()))
-            || self.public_methods.contains(method)
-            || self.public_when.as_ref().is_some_and(|f| f(method, uri))
+                || self.public_when.as_ref().is_some_and(|f| f(method, uri)))
     }
 }
 
@@ -130,7 +135,8 @@ impl<P: Clone> AuthLayer<P> {
     }
 
     /// Path prefixes that pass without any check (`/static/` matches `/static/app.js`). Write
-    /// the trailing `/` to avoid matching `/staticky`.
+    /// the trailing `/` to avoid matching `/staticky`. Only canonical paths match: a path with
+    /// dot segments, `//` or encoded separators (`/static/../admin`) always needs a token.
     pub fn public_prefixes<I, S>(mut self, prefixes: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -62,6 +62,7 @@ mod body;
 mod extract;
 mod future;
 mod layer;
+mod path;
 mod profile;
 mod reject;
 mod require;
@@ -77,6 +78,7 @@ pub use extract::{Auth, AuthRejection, Authorized, Claims, Policy, ProviderName}
 pub use future::ResponseFuture;
 pub use layer::AuthLayer;
 pub use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind, Provider};
+pub use path::is_canonical_path;
 pub use profile::{ProblemJson, RejectionProfile, Rfc6750, SeedCompatible};
 pub use require::{Require, RequireFuture, RequireLayer, Requirement, token_roles, token_scopes};
 pub use service::AuthService;

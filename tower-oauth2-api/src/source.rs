@@ -78,7 +78,7 @@ impl TokenSource {
                 Err(e) => Some(Err(e)),
             },
             Self::Cookie(name) => {
-                cookie(headers, name).map(|t| checked(Cow::Borrowed(t), "cookie"))
+                cookie(headers, name).map(|t| t.and_then(|t| checked(Cow::Borrowed(t), "cookie")))
             }
             Self::QueryParameter => {
                 query(uri).map(|t| t.and_then(|t| checked(Cow::Owned(t), "access_token parameter")))
@@ -106,15 +106,30 @@ fn checked<'a>(token: Cow<'a, str>, place: &'static str) -> Result<Cow<'a, str>,
     }
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
+/// The cookie's value; two cookies of that name with different values (cookie tossing from a
+/// sibling domain) are a 400.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<Result<&'a str, AuthError>> {
+    let mut values = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'));
+    let first = values.next()?;
+    if values.any(|v| v != first) {
+        return Some(Err(AuthError::new(
+            ErrorKind::InvalidRequest,
+            "The request carries two different token cookies",
+        )));
+    }
+    Some(Ok(first))
+}
+
+/// Whether a query parameter's name is `access_token`, percent-encoded or not.
+pub(crate) fn is_access_token_name(raw: &str) -> bool {
+    raw == "access_token" || percent_decode(raw).is_some_and(|n| n == "access_token")
 }
 
 fn query(uri: &Uri) -> Option<Result<String, AuthError>> {
@@ -122,7 +137,7 @@ fn query(uri: &Uri) -> Option<Result<String, AuthError>> {
     let mut found = q
         .split('&')
         .filter_map(|p| p.split_once('='))
-        .filter(|(k, _)| *k == "access_token");
+        .filter(|(k, _)| is_access_token_name(k));
     let (_, first) = found.next()?;
     if found.next().is_some() {
         return Some(Err(AuthError::new(
@@ -259,6 +274,23 @@ mod tests {
         );
         let (h, u) = req(&[], "/p?access_token=a&access_token=b");
         assert!(extract(&[TokenSource::QueryParameter], &h, &u).is_err());
+    }
+
+    #[test]
+    fn conflicting_cookies_and_encoded_parameter_names_are_caught() {
+        let c = [TokenSource::Cookie("at".into())];
+        let (h, u) = req(&[("cookie", "at=one; at=two")], "/");
+        assert_eq!(
+            extract(&c, &h, &u).unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
+        let (h, u) = req(&[("cookie", "at=one"), ("cookie", "at=one")], "/");
+        assert_eq!(extract(&c, &h, &u).unwrap(), "one");
+        let q = [TokenSource::QueryParameter];
+        let (h, u) = req(&[], "/p?access%5Ftoken=a");
+        assert_eq!(extract(&q, &h, &u).unwrap(), "a");
+        let (h, u) = req(&[], "/p?access_token=a&access%5Ftoken=b");
+        assert!(extract(&q, &h, &u).is_err());
     }
 
     #[test]

@@ -279,6 +279,31 @@ async fn public_prefixes_methods_and_predicates() {
     assert_eq!(get_json(&app.url("/status/200"), None).await.0, 200);
 }
 
+#[tokio::test]
+async fn public_prefixes_never_match_non_canonical_paths() {
+    use tower::ServiceExt as _;
+    let s = setup().await;
+    let auth = authenticator(vec![provider("a", &s.issuer, &s.jwks.jwks_url())]);
+    let app = Router::new()
+        .fallback(|| async { "reached" })
+        .layer(AuthLayer::new(auth).public_prefixes(["/static/"]));
+    for path in [
+        "/static/app.js",
+        "/static/../admin",
+        "/static/%2e%2e/admin",
+        "/static//admin",
+        "/static/a%2Fb",
+    ] {
+        let req = http::Request::builder()
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let status = app.clone().oneshot(req).await.unwrap().status();
+        let expected = if path == "/static/app.js" { 200 } else { 400 };
+        assert_eq!(status, expected, "{path}");
+    }
+}
+
 async fn ws_sub(upgrade: WebSocketUpgrade, Auth(user): Auth) -> impl IntoResponse {
     let sub = user.subject().unwrap_or("?").to_owned();
     upgrade
