@@ -154,6 +154,16 @@ fn claim_header_value(value: &Value) -> Option<HeaderValue> {
     HeaderValue::from_str(&text).ok()
 }
 
+/// Time until the token's `exp`.
+fn token_lifetime(user: &Authenticated) -> Option<std::time::Duration> {
+    let exp = user.claim("exp")?.as_f64()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
+    std::time::Duration::try_from_secs_f64((exp - now).max(0.0)).ok()
+}
+
 fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "message": message }))).into_response()
 }
@@ -255,16 +265,19 @@ async fn forward(
         && let Some(client_upgrade) = client_upgrade
     {
         let upstream_upgrade = hyper::upgrade::on(&mut response);
+        // The tunnel lives no longer than the token that opened it.
+        let lifetime = authenticated.as_ref().and_then(token_lifetime);
         tokio::spawn(async move {
             let (Ok(client), Ok(upstream)) = (client_upgrade.await, upstream_upgrade.await) else {
                 tracing::debug!("websocket upgrade did not complete");
                 return;
             };
-            let _ = tokio::io::copy_bidirectional(
-                &mut TokioIo::new(client),
-                &mut TokioIo::new(upstream),
-            )
-            .await;
+            let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
+            let tunnel = tokio::io::copy_bidirectional(&mut client, &mut upstream);
+            let _ = match lifetime {
+                Some(limit) => tokio::time::timeout(limit, tunnel).await.ok(),
+                None => Some(tunnel.await),
+            };
         });
         strip_hop_by_hop(response.headers_mut(), true);
         return response.map(|_| Body::empty());

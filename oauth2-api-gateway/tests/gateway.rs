@@ -809,3 +809,45 @@ role_claim = "realm_access.roles"
     assert_eq!(res.status(), 400);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 }
+
+#[tokio::test]
+async fn a_proxied_websocket_lives_no_longer_than_its_token() {
+    let (issuer, jwks) = issuer().await;
+    let (up, _task) = upstream().await;
+    let dir = TempDir::new("wsexp");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nupstream = {up:?}\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = start(&config);
+    // Expires in 1 s (accepted: inside the 60 s leeway), so the tunnel gets 1 s.
+    let token = issuer.token().audience(AUD).expires_in(1).build();
+    let mut req = gw
+        .url("/ws")
+        .replace("http://", "ws://")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    ws.send(tungstenite::Message::Text("hi".into()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        ws.next().await,
+        Some(Ok(tungstenite::Message::Text(_)))
+    ));
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(tungstenite::Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the tunnel outlived the token");
+}

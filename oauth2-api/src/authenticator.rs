@@ -146,13 +146,19 @@ impl Authenticator {
         match self.step(token, Mode::MayWait) {
             Step::Done(result) => record(result),
             Step::Wait(waits) => {
+                // Several providers may share the issuer: wait for them together, so the
+                // bound is one wait, not one per provider.
+                let mut set = tokio::task::JoinSet::new();
                 for (i, wait) in waits {
-                    let cache = &self.inner.entries[i].cache;
-                    match wait {
-                        Wait::FirstLoad => cache.wait_for_first_load().await,
-                        Wait::UnknownKid => cache.refresh_for_unknown_kid().await,
-                    }
+                    let cache = Arc::clone(&self.inner.entries[i].cache);
+                    set.spawn(async move {
+                        match wait {
+                            Wait::FirstLoad => cache.wait_for_first_load().await,
+                            Wait::UnknownKid => cache.refresh_for_unknown_kid().await,
+                        }
+                    });
                 }
+                while set.join_next().await.is_some() {}
                 match self.step(token, Mode::Final) {
                     Step::Done(result) => record(result),
                     Step::Wait(_) => Err(AuthError::new(

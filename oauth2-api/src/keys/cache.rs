@@ -287,7 +287,8 @@ impl KeyCache {
             if unchanged {
                 return Ok((doc.max_age(), None));
             }
-            let keys = parse_document(doc.text(), &self.allowed, &self.provider)?;
+            let keys = parse_document(doc.text(), &self.allowed, &self.provider)
+                .inspect_err(|_| source.document_rejected())?;
             if let Ok(mut last) = self.last_digest.lock() {
                 *last = Some(digest);
             }

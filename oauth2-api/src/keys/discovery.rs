@@ -144,6 +144,13 @@ impl KeySource for Discovery {
     fn fetch(&self) -> BoxFuture<'_, Result<KeyDocument, KeySourceError>> {
         Box::pin(self.fetch_keys())
     }
+
+    fn document_rejected(&self) {
+        // A 200 with no usable key is a failed fetch too: discover again next time.
+        if let Ok(mut c) = self.jwks_uri.lock() {
+            *c = None;
+        }
+    }
 }
 
 #[cfg(test)]

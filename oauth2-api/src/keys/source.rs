@@ -113,6 +113,10 @@ impl std::error::Error for KeySourceError {}
 pub trait KeySource: Send + Sync + fmt::Debug + 'static {
     /// Fetches the current key document.
     fn fetch(&self) -> BoxFuture<'_, Result<KeyDocument, KeySourceError>>;
+
+    /// Called when a fetched document held no usable key (say, to forget a discovered URL).
+    /// The default does nothing.
+    fn document_rejected(&self) {}
 }
 
 /// A fixed key document.

@@ -144,3 +144,47 @@ fn discovery_needs_an_https_issuer() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn discovery_runs_again_after_a_document_with_no_usable_key() {
+    let (issuer, server) = issuer().await;
+    let a = Authenticator::builder()
+        .provider(
+            Provider::builder("d")
+                .issuer(issuer.issuer())
+                .audience("api")
+                .discover()
+                .add_root_certificate_pem(server.ca_pem().unwrap())
+                .build()
+                .unwrap(),
+        )
+        .unknown_kid_refresh(std::time::Duration::ZERO, std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    assert!(
+        a.authenticate(&issuer.token().audience("api").build())
+            .await
+            .is_ok()
+    );
+    server.set_document(Some(r#"{"keys":[]}"#.into()));
+    let _ = a
+        .authenticate(
+            &issuer
+                .token()
+                .audience("api")
+                .header("kid", json!("x"))
+                .build(),
+        )
+        .await;
+    server.set_document(None);
+    let _ = a
+        .authenticate(
+            &issuer
+                .token()
+                .audience("api")
+                .header("kid", json!("y"))
+                .build(),
+        )
+        .await;
+    assert_eq!(server.discovery_count(), 2);
+}
