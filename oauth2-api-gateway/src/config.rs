@@ -842,6 +842,10 @@ fetch_connect_timeout_ms = 1000
 fetch_timeout_ms = 2000
 max_key_document_bytes = 65536
 token_cache_entries = 5000
+optional_auth = true
+token_sources = ["header", "cookie:at", "query", "websocket"]
+error_profile = "rfc6750"
+realm = "orders"
 
 [cors]
 allow_origins = ["https://app.example.com"]
@@ -863,6 +867,20 @@ dangerous_allow_http = false
 max_key_staleness_minutes = 1440
 validate_nbf = true
 validate_iat = false
+require_access_token_profile = true
+
+[[routes]]
+prefix = "/orders"
+methods = ["POST"]
+scopes = ["orders:write"]
+any_scopes = ["orders:admin"]
+roles = ["clerk"]
+any_roles = ["admin"]
+role_claim = "realm_access.roles"
+
+[[routes]]
+prefix = "/docs/"
+public = true
 "#;
         let gw = parse(Path::new("gw.toml"), text).expect("parses");
         assert_eq!(gw.metrics_path.as_deref(), Some("/metrics"));
@@ -870,6 +888,11 @@ validate_iat = false
         assert!(gw.upstream.is_some() && gw.cors.is_some());
         let p = gw.authenticator.providers().next().expect("provider");
         assert_eq!(p.algorithms(), [Algorithm::RS256, Algorithm::ES256]);
+        assert!(gw.optional);
+        assert_eq!(gw.sources.len(), 4);
+        assert!(matches!(gw.profile, Profile::Rfc6750(ref r) if r == "orders"));
+        assert_eq!(gw.routes.list.len(), 2);
+        assert_eq!(gw.routes.list[0].prefix, "/orders", "longest prefix first");
     }
 
     #[test]
