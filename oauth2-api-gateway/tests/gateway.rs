@@ -851,3 +851,50 @@ async fn a_proxied_websocket_lives_no_longer_than_its_token() {
     .await;
     assert!(ended.is_ok(), "the tunnel outlived the token");
 }
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_then_exits_zero() {
+    let (issuer, jwks) = issuer().await;
+    let (up, _task) = upstream().await;
+    let dir = TempDir::new("drain");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nupstream = {up:?}\nupstream_timeout_seconds = 10\nshutdown_timeout_seconds = 10\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let mut gw = start(&config);
+    let token = issuer.token().audience(AUD).build();
+    // `/slow` answers after 3 s; SIGTERM arrives while it is in flight.
+    let slow = tokio::spawn({
+        let url = gw.url("/slow");
+        async move {
+            client()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = gw.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(
+        slow.await.unwrap().unwrap(),
+        200,
+        "the in-flight request was drained, not cut"
+    );
+    let status = tokio::task::spawn_blocking(move || gw.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
