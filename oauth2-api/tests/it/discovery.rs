@@ -27,6 +27,23 @@ fn auth(issuer: &TestIssuer, server: &JwksServer, keys: Option<&str>) -> Authent
         .unwrap()
 }
 
+/// Discovery, with an unknown kid allowed to refresh the keys every time.
+fn refreshing_on_every_unknown_kid(issuer: &TestIssuer, server: &JwksServer) -> Authenticator {
+    Authenticator::builder()
+        .provider(
+            Provider::builder("d")
+                .issuer(issuer.issuer())
+                .audience("api")
+                .discover()
+                .add_root_certificate_pem(server.ca_pem().unwrap())
+                .build()
+                .unwrap(),
+        )
+        .unknown_kid_refresh(std::time::Duration::ZERO, std::time::Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn keys_are_found_from_the_issuer_alone() {
     let (issuer, server) = issuer().await;
@@ -81,19 +98,7 @@ async fn an_http_jwks_uri_is_refused() {
 #[tokio::test]
 async fn discovery_runs_again_after_a_failed_key_fetch() {
     let (issuer, server) = issuer().await;
-    let a = Authenticator::builder()
-        .provider(
-            Provider::builder("d")
-                .issuer(issuer.issuer())
-                .audience("api")
-                .discover()
-                .add_root_certificate_pem(server.ca_pem().unwrap())
-                .build()
-                .unwrap(),
-        )
-        .unknown_kid_refresh(std::time::Duration::ZERO, std::time::Duration::from_secs(2))
-        .build()
-        .unwrap();
+    let a = refreshing_on_every_unknown_kid(&issuer, &server);
     assert!(
         a.authenticate(&issuer.token().audience("api").build())
             .await
@@ -148,19 +153,7 @@ fn discovery_needs_an_https_issuer() {
 #[tokio::test]
 async fn discovery_runs_again_after_a_document_with_no_usable_key() {
     let (issuer, server) = issuer().await;
-    let a = Authenticator::builder()
-        .provider(
-            Provider::builder("d")
-                .issuer(issuer.issuer())
-                .audience("api")
-                .discover()
-                .add_root_certificate_pem(server.ca_pem().unwrap())
-                .build()
-                .unwrap(),
-        )
-        .unknown_kid_refresh(std::time::Duration::ZERO, std::time::Duration::from_secs(2))
-        .build()
-        .unwrap();
+    let a = refreshing_on_every_unknown_kid(&issuer, &server);
     assert!(
         a.authenticate(&issuer.token().audience("api").build())
             .await
