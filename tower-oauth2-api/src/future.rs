@@ -15,6 +15,7 @@ use tower_service::Service;
 use crate::body::ResponseBody;
 use crate::layer::Config;
 use crate::profile::RejectionProfile;
+use crate::require::Requirement;
 
 type Authenticating = Pin<Box<dyn Future<Output = Result<Authenticated, AuthError>> + Send>>;
 
@@ -39,6 +40,7 @@ pin_project! {
         Waiting {
             authenticating: Authenticating,
             config: Arc<Config<P>>,
+            requirement: Option<Arc<Requirement>>,
             request: Option<Request<ReqBody>>,
             service: S,
         },
@@ -76,6 +78,7 @@ where
     pub(crate) fn waiting(
         config: Arc<Config<P>>,
         token: String,
+        requirement: Option<Arc<Requirement>>,
         request: Request<ReqBody>,
         service: S,
     ) -> Self {
@@ -86,6 +89,7 @@ where
             state: State::Waiting {
                 authenticating,
                 config,
+                requirement,
                 request: Some(request),
                 service,
             },
@@ -115,6 +119,7 @@ where
                 StateProj::Waiting {
                     authenticating,
                     config,
+                    requirement,
                     request,
                     service,
                 } => {
@@ -122,6 +127,10 @@ where
                     let Some(mut req) = request.take() else {
                         return Poll::Ready(Ok(Response::default().map(ResponseBody::rejection)));
                     };
+                    let result = result.and_then(|authenticated| match requirement {
+                        Some(r) => r.verify(&authenticated).map(|()| authenticated),
+                        None => Ok(authenticated),
+                    });
                     let next = match result {
                         Ok(authenticated) => {
                             req.extensions_mut().insert(authenticated);

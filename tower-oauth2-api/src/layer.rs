@@ -9,6 +9,7 @@ use oauth2_api::Authenticator;
 use tower_layer::Layer;
 
 use crate::profile::{RejectionProfile, SeedCompatible};
+use crate::rules::Rules;
 use crate::service::AuthService;
 use crate::source::TokenSource;
 use crate::websocket::WebSocketRejection;
@@ -58,6 +59,7 @@ pub(crate) struct Config<P> {
     pub(crate) public_prefixes: Vec<String>,
     pub(crate) public_methods: Vec<Method>,
     pub(crate) public_when: Option<PublicWhen>,
+    pub(crate) rules: Option<Rules>,
     pub(crate) optional: bool,
     pub(crate) sources: Vec<TokenSource>,
     pub(crate) websocket: WebSocketRejection,
@@ -71,6 +73,7 @@ impl<P: fmt::Debug> fmt::Debug for Config<P> {
             .field("public_paths", &self.public_paths)
             .field("public_prefixes", &self.public_prefixes)
             .field("public_methods", &self.public_methods)
+            .field("rules", &self.rules)
             .field("optional", &self.optional)
             .field("sources", &self.sources)
             .field("websocket", &self.websocket)
@@ -108,6 +111,7 @@ impl AuthLayer<SeedCompatible> {
                 public_prefixes: Vec::new(),
                 public_methods: Vec::new(),
                 public_when: None,
+                rules: None,
                 optional: false,
                 sources: vec![TokenSource::AuthorizationHeader],
                 websocket: WebSocketRejection::default(),
@@ -165,6 +169,21 @@ impl<P: Clone> AuthLayer<P> {
         self
     }
 
+    /// Governs requests with a rule table ([`Rules`]): the one rule that governs a request
+    /// (path and method) is picked once, and decides whether a token is needed and what it
+    /// must carry (403 `insufficient_scope` otherwise). With rules, every request path is
+    /// first put in [canonical form](crate::canonical_path): a path that has none is a 400,
+    /// and the request goes on with the canonical path, so the service behind the layer sees
+    /// the path the rule was picked for. Public paths, prefixes, methods and predicates still
+    /// apply, on the canonical path.
+    ///
+    /// axum routes a request before a layer added with `Router::layer` runs; to route on the
+    /// canonical path too, wrap the whole router: `AuthLayer::new(..).rules(..).layer(router)`.
+    pub fn rules(mut self, rules: Rules) -> Self {
+        self.config_mut().rules = Some(rules);
+        self
+    }
+
     /// Optional authentication: a request with no token passes through anonymously (no
     /// [`Authenticated`](oauth2_api::Authenticated) in its extensions); a valid token attaches
     /// the claims; an invalid one is still rejected. Handlers tell the cases apart with
@@ -197,6 +216,7 @@ impl<P: Clone> AuthLayer<P> {
                 public_prefixes: c.public_prefixes,
                 public_methods: c.public_methods,
                 public_when: c.public_when,
+                rules: c.rules,
                 optional: c.optional,
                 sources: c.sources,
                 websocket: c.websocket,

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response};
-use oauth2_api::ErrorKind;
+use std::borrow::Cow;
+
+use http::{Request, Response, Uri};
+use oauth2_api::{AuthError, ErrorKind};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
@@ -12,6 +14,7 @@ use crate::future::ResponseFuture;
 use crate::layer::Config;
 use crate::profile::RejectionProfile;
 use crate::reject::reject;
+use crate::rules::{Access, Rule};
 use crate::source;
 
 /// The middleware made by [`AuthLayer`](crate::AuthLayer).
@@ -53,12 +56,32 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
+        let mut requirement = None;
+        if let Some(rules) = &config.rules {
+            if let Err(error) = canonicalise(&mut req) {
+                return ResponseFuture::rejected(reject(
+                    &config.profile,
+                    config.websocket,
+                    req,
+                    error,
+                ));
+            }
+            match rules.pick(req.method(), req.uri().path()).map(Rule::access) {
+                Some(Access::Public) => return ResponseFuture::inner(self.inner.call(req)),
+                Some(Access::Require(r)) => requirement = Some(Arc::clone(r)),
+                Some(Access::Authenticated) | None => {}
+            }
+        }
         if config.is_public(req.method(), req.uri()) {
             return ResponseFuture::inner(self.inner.call(req));
         }
         let token = match source::extract(&config.sources, req.headers(), req.uri()) {
             Ok(token) => token,
-            Err(e) if config.optional && e.kind() == ErrorKind::MissingToken => {
+            Err(e)
+                if config.optional
+                    && requirement.is_none()
+                    && e.kind() == ErrorKind::MissingToken =>
+            {
                 return ResponseFuture::inner(self.inner.call(req));
             }
             Err(error) => {
@@ -72,6 +95,14 @@ where
         };
         match config.authenticator.try_authenticate(&token) {
             Some(Ok(authenticated)) => {
+                if let Some(Err(error)) = requirement.as_ref().map(|r| r.verify(&authenticated)) {
+                    return ResponseFuture::rejected(reject(
+                        &config.profile,
+                        config.websocket,
+                        req,
+                        error,
+                    ));
+                }
                 req.extensions_mut().insert(authenticated);
                 ResponseFuture::inner(self.inner.call(req))
             }
@@ -84,8 +115,32 @@ where
                 let token = token.into_owned();
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::waiting(Arc::clone(config), token, req, inner)
+                ResponseFuture::waiting(Arc::clone(config), token, requirement, req, inner)
             }
         }
     }
+}
+
+/// Puts the request's path in canonical form (see [`crate::canonical_path`]), or says why it
+/// has none.
+fn canonicalise<B>(req: &mut Request<B>) -> Result<(), AuthError> {
+    let invalid = |message: String| AuthError::new(ErrorKind::InvalidRequest, message);
+    let path = match crate::path::canonical_path(req.uri().path()) {
+        Ok(Cow::Borrowed(_)) => return Ok(()),
+        Ok(Cow::Owned(path)) => path,
+        Err(e) => return Err(invalid(e.to_string())),
+    };
+    let target = match req.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = Some(
+        target
+            .parse()
+            .map_err(|_| invalid("the request path cannot be rewritten".to_owned()))?,
+    );
+    *req.uri_mut() =
+        Uri::from_parts(parts).map_err(|_| invalid("the request path cannot be rewritten".to_owned()))?;
+    Ok(())
 }

@@ -9,7 +9,7 @@ use http::header::{COOKIE, SEC_WEBSOCKET_PROTOCOL};
 use http::{HeaderMap, Uri};
 use oauth2_api::{AuthError, ErrorKind};
 
-use crate::token::{self, is_b64token};
+use crate::token;
 
 /// Finds a token in a request, for sources the built-in ones do not cover.
 pub trait TokenExtractor: Send + Sync + 'static {
@@ -92,52 +92,103 @@ impl TokenSource {
 }
 
 fn checked<'a>(token: Cow<'a, str>, place: &'static str) -> Result<Cow<'a, str>, AuthError> {
-    if is_b64token(&token) {
-        Ok(token)
-    } else {
-        Err(AuthError::new(
-            ErrorKind::InvalidRequest,
+    match token::checked(&token) {
+        Ok(_) => Ok(token),
+        Err(e) if e.kind() == ErrorKind::Malformed => Err(AuthError::new(
+            ErrorKind::Malformed,
             match place {
                 "cookie" => "The token cookie does not hold a valid bearer token",
                 "WebSocket protocol" => "The WebSocket protocol does not hold a valid bearer token",
                 _ => "The access_token parameter does not hold a valid bearer token",
             },
-        ))
+        )),
+        Err(e) => Err(e),
     }
 }
 
-/// The cookie's value; two cookies of that name with different values (cookie tossing from a
-/// sibling domain) are a 400.
+/// The token cookie's value.
+///
+/// Cookie parsers disagree on names: Python's `http.cookies`, Django and others trim spaces
+/// around a name, some compare names without case. So a cookie whose name is the token
+/// cookie's in any such spelling (`at =x`, `AT=x`) is a 400, and so are two token cookies with
+/// different values (cookie tossing from a sibling domain): the service behind the layer could
+/// otherwise read a token the layer never checked.
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<Result<&'a str, AuthError>> {
-    let mut values = headers
+    let invalid = |message| Some(Err(AuthError::new(ErrorKind::InvalidRequest, message)));
+    let mut found: Option<&str> = None;
+    let pairs = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'));
-    let first = values.next()?;
-    if values.any(|v| v != first) {
-        return Some(Err(AuthError::new(
-            ErrorKind::InvalidRequest,
-            "The request carries two different token cookies",
-        )));
+        .filter_map(|pair| pair.trim_start().split_once('='));
+    for (key, value) in pairs {
+        if !key.trim().eq_ignore_ascii_case(name) {
+            continue;
+        }
+        if key != name {
+            return invalid("The request carries a cookie named like the token cookie in another spelling");
+        }
+        let value = value.trim().trim_matches('"');
+        match found {
+            None => found = Some(value),
+            Some(previous) if previous == value => {}
+            Some(_) => return invalid("The request carries two different token cookies"),
+        }
     }
-    Some(Ok(first))
+    found.map(Ok)
 }
 
-/// Whether a query parameter's name is `access_token`, percent-encoded or not.
-pub(crate) fn is_access_token_name(raw: &str) -> bool {
-    raw == "access_token" || percent_decode(raw).is_some_and(|n| n == "access_token")
+/// Whether the query parameter `raw` (as it appears in the query, possibly percent-encoded)
+/// is named `name`, as any server may read it: percent-decoded, `+` as a space, ASCII case
+/// ignored. The layer finds `access_token` with this and the gateway strips parameters with
+/// it, so the two cannot disagree on what a parameter is called.
+///
+/// ```
+/// use tower_oauth2_api::query_parameter_is;
+/// assert!(query_parameter_is("%61ccess_token", "access_token"));
+/// assert!(query_parameter_is("Access_Token", "access_token"));
+/// assert!(!query_parameter_is("access_tokens", "access_token"));
+/// ```
+#[must_use]
+pub fn query_parameter_is(raw: &str, name: &str) -> bool {
+    raw.eq_ignore_ascii_case(name)
+        || (raw.contains(['%', '+'])
+            && percent_decode(raw).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+}
+
+/// `query` without the parameters named (see [`query_parameter_is`]) one of `names`; borrows
+/// when there is none.
+///
+/// ```
+/// use tower_oauth2_api::query_without;
+/// assert_eq!(query_without("a=1&%61ccess_token=t&b=2", &["access_token"]), "a=1&b=2");
+/// assert_eq!(query_without("a=1", &["access_token"]), "a=1");
+/// ```
+#[must_use]
+pub fn query_without<'a>(query: &'a str, names: &[&str]) -> Cow<'a, str> {
+    let named = |p: &&str| {
+        let key = p.split_once('=').map_or(*p, |(k, _)| k);
+        names.iter().any(|n| query_parameter_is(key, n))
+    };
+    if !query.split('&').any(|p| named(&p)) {
+        return Cow::Borrowed(query);
+    }
+    Cow::Owned(
+        query
+            .split('&')
+            .filter(|p| !named(p))
+            .collect::<Vec<_>>()
+            .join("&"),
+    )
 }
 
 fn query(uri: &Uri) -> Option<Result<String, AuthError>> {
     let q = uri.query()?;
     let mut found = q
         .split('&')
-        .filter_map(|p| p.split_once('='))
-        .filter(|(k, _)| is_access_token_name(k));
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .filter(|(k, _)| query_parameter_is(k, "access_token"));
     let (_, first) = found.next()?;
     if found.next().is_some() {
         return Some(Err(AuthError::new(
@@ -286,11 +337,29 @@ mod tests {
         );
         let (h, u) = req(&[("cookie", "at=one"), ("cookie", "at=one")], "/");
         assert_eq!(extract(&c, &h, &u).unwrap(), "one");
+        for spelling in ["at=one; at =two", "at=one; AT=two", "at =one", "x=1;at\t=one"] {
+            let (h, u) = req(&[("cookie", spelling)], "/");
+            assert_eq!(
+                extract(&c, &h, &u).unwrap_err().kind(),
+                ErrorKind::InvalidRequest,
+                "{spelling}"
+            );
+        }
+        let (h, u) = req(&[("cookie", "x=1;at=one; ata=2")], "/");
+        assert_eq!(extract(&c, &h, &u).unwrap(), "one");
         let q = [TokenSource::QueryParameter];
         let (h, u) = req(&[], "/p?access%5Ftoken=a");
         assert_eq!(extract(&q, &h, &u).unwrap(), "a");
         let (h, u) = req(&[], "/p?access_token=a&access%5Ftoken=b");
         assert!(extract(&q, &h, &u).is_err());
+        let (h, u) = req(&[], "/p?%61ccess_token=a");
+        assert_eq!(extract(&q, &h, &u).unwrap(), "a");
+        let (h, u) = req(&[], "/p?access_token=a&ACCESS_TOKEN=b");
+        assert!(extract(&q, &h, &u).is_err());
+        assert_eq!(
+            query_without("x=1&%61ccess_token=a&ACCESS%5ftoken=b&access+token=c", &["access_token"]),
+            "x=1&access+token=c"
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub(crate) const NOT_BEARER: &str = "The \"authorization\" header must start wit
 /// The scheme is matched case-insensitively (RFC 9110 section 11.1); the token must follow
 /// the RFC 6750 `b64token` syntax; two `Authorization` headers are refused. The error's kind
 /// is [`ErrorKind::MissingToken`], [`ErrorKind::NotBearer`] or [`ErrorKind::InvalidRequest`]
-/// (all 400), with the seed's messages.
+/// (all 400, with the seed's messages), or [`ErrorKind::Malformed`] (401) for a value outside
+/// the token syntax.
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
@@ -44,10 +45,23 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
         return Err(AuthError::new(ErrorKind::NotBearer, NOT_BEARER));
     }
     let token = rest.trim_start_matches(' ');
-    if !is_b64token(token) {
+    checked(token)
+}
+
+/// A value given as a bearer token: empty is a malformed request (400), anything outside
+/// RFC 6750's `b64token` syntax is a bad token ([`ErrorKind::Malformed`], 401), as the seed
+/// and Spring's resource server answer; clients refresh their token on a 401.
+pub(crate) fn checked(token: &str) -> Result<&str, AuthError> {
+    if token.is_empty() {
         return Err(AuthError::new(
             ErrorKind::InvalidRequest,
-            "The bearer token is empty or contains characters RFC 6750 does not allow",
+            "The bearer token is empty",
+        ));
+    }
+    if !is_b64token(token) {
+        return Err(AuthError::new(
+            ErrorKind::Malformed,
+            "The bearer token contains characters RFC 6750 does not allow",
         ));
     }
     Ok(token)
@@ -100,8 +114,9 @@ mod tests {
             kind(&["Bearer a", "Bearer b"]),
             Err(ErrorKind::InvalidRequest)
         );
-        assert_eq!(kind(&["Bearer a b"]), Err(ErrorKind::InvalidRequest));
-        assert_eq!(kind(&["Bearer a=b"]), Err(ErrorKind::InvalidRequest));
+        assert_eq!(kind(&["Bearer a b"]), Err(ErrorKind::Malformed));
+        assert_eq!(kind(&["Bearer a=b"]), Err(ErrorKind::Malformed));
+        assert_eq!(kind(&["Bearer abc!!!.def.ghi"]), Err(ErrorKind::Malformed));
         assert_eq!(kind(&["Bearer abc=="]), Ok("abc==".into()));
     }
 }
