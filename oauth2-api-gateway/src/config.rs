@@ -14,7 +14,7 @@ use oauth2_api::{Algorithm, Authenticator, ConfigError, Provider};
 use serde::Deserialize;
 use toml::Spanned;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
-use tower_oauth2_api::{Requirement, TokenSource, WebSocketRejection};
+use tower_oauth2_api::{Requirement, Rule, Rules, TokenSource, WebSocketRejection};
 
 /// A config file error: file, line, field, message.
 #[derive(Debug)]
@@ -56,6 +56,8 @@ struct FileConfig {
     #[serde(default)]
     extra_ca_files: Vec<Spanned<String>>,
     shutdown_timeout_seconds: Option<u64>,
+    header_read_timeout_seconds: Option<Spanned<u64>>,
+    max_connections: Option<Spanned<usize>>,
     metrics_path: Option<Spanned<String>>,
     unknown_kid_min_interval_seconds: Option<u64>,
     unknown_kid_wait_ms: Option<u64>,
@@ -168,37 +170,10 @@ pub(crate) enum Profile {
     Problem,
 }
 
-/// One `[[routes]]` entry.
-#[derive(Debug, Clone)]
-pub(crate) struct Route {
-    pub(crate) prefix: String,
-    pub(crate) methods: Vec<Method>,
-    pub(crate) public: bool,
-    pub(crate) requirement: Option<Requirement>,
-}
-
-/// The `[[routes]]` entries, most specific (longest prefix) first.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Routes {
-    pub(crate) list: Vec<Route>,
-}
-
-impl Routes {
-    /// The route that governs a request: the longest matching prefix whose methods (if any)
-    /// include the request's.
-    pub(crate) fn pick(&self, method: &Method, uri: &http::Uri) -> Option<usize> {
-        self.list.iter().position(|r| {
-            uri.path().starts_with(r.prefix.as_str())
-                && (r.methods.is_empty() || r.methods.contains(method))
-        })
-    }
-}
-
 /// A checked configuration, ready to serve.
 #[derive(Debug)]
 pub(crate) struct Gateway {
     pub(crate) listen: SocketAddr,
-    pub(crate) public_paths: Vec<String>,
     pub(crate) upstream: Option<Upstream>,
     pub(crate) forwarding: Forwarding,
     pub(crate) cors: Option<CorsLayer>,
@@ -208,8 +183,29 @@ pub(crate) struct Gateway {
     pub(crate) optional: bool,
     pub(crate) sources: Vec<TokenSource>,
     pub(crate) profile: Profile,
-    pub(crate) routes: Routes,
+    /// `[[routes]]`, `public_paths` and the metrics path, as one rule table.
+    pub(crate) rules: Rules,
+    pub(crate) limits: Limits,
     pub(crate) authenticator: Authenticator,
+}
+
+/// Bounds on the listener, so that clients that hold connections open cannot starve others.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Time a client has to send a complete request head; also how long an idle keep-alive
+    /// connection waits for its next request.
+    pub(crate) header_read_timeout: Duration,
+    /// Connections served at once; further ones wait in the kernel's accept queue.
+    pub(crate) max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+        }
+    }
 }
 
 struct Ctx<'a> {
@@ -366,12 +362,35 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
             ));
         }
     };
-    let routes = parse_routes(&ctx, &file.routes)?;
+    let rules = parse_rules(&ctx, &file, metrics_path.as_ref())?;
+    let limits = Limits {
+        header_read_timeout: match &file.header_read_timeout_seconds {
+            None => Limits::default().header_read_timeout,
+            Some(t) if *t.get_ref() == 0 => {
+                return Err(ctx.err(
+                    Some(t.span()),
+                    "header_read_timeout_seconds",
+                    "must be larger than zero",
+                ));
+            }
+            Some(t) => Duration::from_secs(*t.get_ref()),
+        },
+        max_connections: match &file.max_connections {
+            None => Limits::default().max_connections,
+            Some(n) if *n.get_ref() == 0 => {
+                return Err(ctx.err(
+                    Some(n.span()),
+                    "max_connections",
+                    "must be larger than zero",
+                ));
+            }
+            Some(n) => *n.get_ref(),
+        },
+    };
 
     let authenticator = build_authenticator(&ctx, &file)?;
     Ok(Gateway {
         listen,
-        public_paths: file.public_paths,
         upstream,
         forwarding,
         cors,
@@ -381,14 +400,35 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
         optional: file.optional_auth.unwrap_or(false),
         sources,
         profile,
-        routes,
+        rules,
+        limits,
         authenticator,
     })
 }
 
-fn parse_routes(ctx: &Ctx<'_>, routes: &[Spanned<RouteConfig>]) -> Result<Routes, FileError> {
+/// `[[routes]]`, `public_paths` and the metrics path as one rule table. Two rules that could
+/// govern the same request are an error naming both.
+fn parse_rules(
+    ctx: &Ctx<'_>,
+    file: &FileConfig,
+    metrics_path: Option<&String>,
+) -> Result<Rules, FileError> {
     let mut list = Vec::new();
-    for spanned in routes {
+    for p in &file.public_paths {
+        list.push(
+            Rule::path(p.clone())
+                .public()
+                .named(format!("public_paths `{p}`")),
+        );
+    }
+    if let Some(m) = metrics_path {
+        list.push(
+            Rule::path(m.clone())
+                .public()
+                .named(format!("metrics_path `{m}`")),
+        );
+    }
+    for spanned in &file.routes {
         let r = spanned.get_ref();
         let span = Some(spanned.span());
         if !r.prefix.starts_with('/') {
@@ -412,18 +452,24 @@ fn parse_routes(ctx: &Ctx<'_>, routes: &[Spanned<RouteConfig>]) -> Result<Routes
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let rules = !(r.scopes.is_empty()
+        let requires = !(r.scopes.is_empty()
             && r.any_scopes.is_empty()
             && r.roles.is_empty()
             && r.any_roles.is_empty());
-        if r.public && rules {
+        if r.public && requires {
             return Err(ctx.err(
                 span,
                 "routes.public",
                 "a public route cannot also require scopes or roles",
             ));
         }
-        let requirement = rules.then(|| {
+        let mut rule = Rule::prefix(r.prefix.clone());
+        if r.methods.is_some() {
+            rule = rule.methods(methods);
+        }
+        if r.public {
+            rule = rule.public();
+        } else if requires {
             let mut req = Requirement::new()
                 .scopes(r.scopes.iter().cloned())
                 .any_scope(r.any_scopes.iter().cloned())
@@ -432,18 +478,12 @@ fn parse_routes(ctx: &Ctx<'_>, routes: &[Spanned<RouteConfig>]) -> Result<Routes
             if let Some(path) = &r.role_claim {
                 req = req.role_claim(path);
             }
-            req
-        });
-        list.push(Route {
-            prefix: r.prefix.clone(),
-            methods,
-            public: r.public,
-            requirement,
-        });
+            rule = rule.require(req);
+        }
+        let line = span.clone().map(|s| ctx.line(s)).unwrap_or_default();
+        list.push(rule.named(format!("[[routes]] `{}` at line {line}", r.prefix)));
     }
-    // Most specific first; the sort is stable, so equal prefixes keep file order.
-    list.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
-    Ok(Routes { list })
+    Rules::new(list).map_err(|e| ctx.err(None, "routes", e.to_string()))
 }
 
 fn parse_upstream(ctx: &Ctx<'_>, u: &Spanned<String>, timeout: u64) -> Result<Upstream, FileError> {
@@ -891,8 +931,10 @@ public = true
         assert!(gw.optional);
         assert_eq!(gw.sources.len(), 4);
         assert!(matches!(gw.profile, Profile::Rfc6750(ref r) if r == "orders"));
-        assert_eq!(gw.routes.list.len(), 2);
-        assert_eq!(gw.routes.list[0].prefix, "/orders", "longest prefix first");
+        let rule = |m: Method, p: &str| gw.rules.pick(&m, p).map(ToString::to_string);
+        assert!(rule(Method::POST, "/orders/1").is_some_and(|r| r.contains("`/orders`")));
+        assert!(rule(Method::GET, "/docs/a").is_some_and(|r| r.contains("`/docs/`")));
+        assert!(rule(Method::GET, "/metrics").is_some_and(|r| r.contains("metrics_path")));
     }
 
     #[test]

@@ -12,9 +12,9 @@ use http::{HeaderName, HeaderValue, Method};
 use oauth2_api::test_util::TestIssuer;
 use oauth2_api::{Algorithm, Authenticator, Provider};
 use tower_http::cors::CorsLayer;
-use tower_oauth2_api::{TokenSource, WebSocketRejection};
+use tower_oauth2_api::{Rule, Rules, TokenSource, WebSocketRejection};
 
-use crate::config::{Forwarding, Gateway, Profile, Routes};
+use crate::config::{Forwarding, Gateway, Limits, Profile};
 use crate::server;
 
 const ISSUER: &str = "https://issuer.demo.oauth2-api.test";
@@ -130,7 +130,6 @@ pub(crate) async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, S
         .expose_headers([HeaderName::from_static("www-authenticate")]);
     let gateway = Gateway {
         listen,
-        public_paths: vec!["/".into(), "/health".into()],
         upstream: None,
         forwarding: Forwarding::default(),
         cors: Some(cors),
@@ -143,7 +142,9 @@ pub(crate) async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, S
             TokenSource::WebSocketProtocol,
         ],
         profile: Profile::Seed,
-        routes: Routes::default(),
+        rules: Rules::new(["/", "/health", "/metrics"].map(|p| Rule::path(p).public()))
+            .map_err(|e| e.to_string())?,
+        limits: Limits::default(),
         authenticator,
     };
     let result = server::run(gateway, listener).await;

@@ -8,6 +8,7 @@
 mod config;
 mod demo;
 mod echo;
+mod listener;
 mod proxy;
 mod server;
 mod token_cmd;

@@ -20,6 +20,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use oauth2_api::Authenticated;
 use serde_json::{Value, json};
+use tower_oauth2_api::query_without;
 
 use crate::config::{Forwarding, Upstream};
 
@@ -31,43 +32,37 @@ pub(crate) struct Proxy {
     client: Client<HttpConnector, Body>,
     /// Normalised names (lowercase, `_` as `-`) of every header the gateway vouches for.
     vouched: Vec<String>,
-    strip_query_token: bool,
 }
 
-/// Headers about the client and the hop that only the gateway may set.
-const FORWARDING_HEADERS: [&str; 7] = [
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-proto",
-    "x-forwarded-host",
-    "x-forwarded-port",
-    "x-forwarded-prefix",
-    "x-real-ip",
+/// Headers about the client and the hop that only the gateway may set (besides every
+/// `x-forwarded-*`).
+const FORWARDING_HEADERS: [&str; 2] = ["forwarded", "x-real-ip"];
+
+/// Headers with which an upstream would act on another method or path than the one the rules
+/// governed: method overrides (ASP.NET, Express, Rack, Spring) and rewrites (IIS, some PHP
+/// frameworks). Removed in every spelling.
+const UNGOVERNED_HEADERS: [&str; 7] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-uri",
+    "x-original-method",
 ];
+
+/// Query parameters removed before forwarding: the token (it would reach the upstream's
+/// access logs) and the method override `_method`. Names are matched as any server reads them
+/// ([`tower_oauth2_api::query_parameter_is`]).
+const STRIPPED_PARAMETERS: [&str; 2] = ["access_token", "_method"];
 
 /// A header name as CGI-style servers see it: `X_User_Id` and `x-user-id` are the same.
 fn normalised(name: &str) -> String {
     name.to_ascii_lowercase().replace('_', "-")
 }
 
-/// The query without `access_token` parameters (in any percent-encoding of the name), so a
-/// token read from the query never reaches the upstream's access logs.
-fn without_query_token(query: &str) -> String {
-    query
-        .split('&')
-        .filter(|p| {
-            let name = p
-                .split_once('=')
-                .map_or(*p, |(n, _)| n)
-                .to_ascii_lowercase();
-            name.replace("%5f", "_") != "access_token"
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 impl Proxy {
-    pub(crate) fn new(upstream: Upstream, forwarding: Forwarding, strip_query_token: bool) -> Self {
+    pub(crate) fn new(upstream: Upstream, forwarding: Forwarding) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(upstream.timeout));
         connector.set_nodelay(true);
@@ -76,13 +71,13 @@ impl Proxy {
             .header_names()
             .map(|h| normalised(h.as_str()))
             .chain(FORWARDING_HEADERS.iter().map(|h| (*h).to_owned()))
+            .chain(UNGOVERNED_HEADERS.iter().map(|h| (*h).to_owned()))
             .collect();
         Self {
             upstream,
             forwarding,
             client,
             vouched,
-            strip_query_token,
         }
     }
 }
@@ -185,7 +180,10 @@ async fn forward(
     // Never let a client set the headers the gateway vouches for, in any spelling.
     let spoofed: Vec<header::HeaderName> = headers
         .keys()
-        .filter(|name| proxy.vouched.contains(&normalised(name.as_str())))
+        .filter(|name| {
+            let name = normalised(name.as_str());
+            name.starts_with("x-forwarded-") || proxy.vouched.contains(&name)
+        })
         .cloned()
         .collect();
     for name in spoofed {
@@ -221,16 +219,16 @@ async fn forward(
     }
     headers.remove(header::HOST);
 
-    let path_and_query = match (req.uri().query(), proxy.strip_query_token) {
-        (Some(q), true) => match without_query_token(q) {
-            q if q.is_empty() => req.uri().path().to_owned(),
-            q => format!("{}?{q}", req.uri().path()),
-        },
-        _ => req
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned(),
+    // The path is the canonical one the rules were picked for (the auth layer rewrote it).
+    let path = req.uri().path();
+    let path_and_query = match req
+        .uri()
+        .query()
+        .map(|q| query_without(q, &STRIPPED_PARAMETERS))
+    {
+        None => path.to_owned(),
+        Some(q) if q.is_empty() => path.to_owned(),
+        Some(q) => format!("{path}?{q}"),
     };
     let uri = Uri::builder()
         .scheme(proxy.upstream.scheme.clone())
@@ -305,13 +303,6 @@ mod tests {
         strip_hop_by_hop(&mut h, false);
         let names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["x-kept"]);
-    }
-
-    #[test]
-    fn query_tokens_are_removed_in_any_spelling() {
-        assert_eq!(without_query_token("a=1&access_token=x&b=2"), "a=1&b=2");
-        assert_eq!(without_query_token("access%5Ftoken=x"), "");
-        assert_eq!(without_query_token("ACCESS%5fTOKEN=x&c"), "c");
     }
 
     #[test]

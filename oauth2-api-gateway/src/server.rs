@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_oauth2_api::{
-    AuthLayer, ProblemJson, RejectionProfile, RequireLayer, Rfc6750, SeedCompatible,
-};
+use tower_layer::Layer as _;
+use tower_oauth2_api::{AuthLayer, ProblemJson, RejectionProfile, Rfc6750, SeedCompatible};
 
 use crate::config::{self, Gateway, Profile};
 
@@ -58,10 +57,6 @@ pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
         Some(upstream) => crate::proxy::router(Arc::new(crate::proxy::Proxy::new(
             upstream.clone(),
             gateway.forwarding.clone(),
-            gateway
-                .sources
-                .iter()
-                .any(|s| matches!(s, tower_oauth2_api::TokenSource::QueryParameter)),
         ))),
     };
     if let Some(path) = &gateway.metrics_path {
@@ -86,57 +81,26 @@ pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
         Profile::Rfc6750(realm) => protect(app, gateway, Rfc6750::new(realm.clone())),
         Profile::Problem => protect(app, gateway, ProblemJson),
     };
-    // Path rules (public routes, scopes per prefix) and the proxy only ever see canonical paths.
-    let app = app.layer(axum::middleware::from_fn(refuse_non_canonical_paths));
     Ok(match &gateway.cors {
         Some(cors) => app.layer(cors.clone()),
         None => app,
     })
 }
 
-async fn refuse_non_canonical_paths(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    if tower_oauth2_api::is_canonical_path(req.uri().path()) {
-        next.run(req).await
-    } else {
-        let body = serde_json::json!({
-            "message": "The request path is not canonical (dot segments, `//` or encoded separators)"
-        });
-        (http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
-    }
-}
-
-fn protect<P: RejectionProfile>(mut app: Router, gateway: &Gateway, profile: P) -> Router {
-    let routes = Arc::new(gateway.routes.clone());
-    for (i, route) in routes.list.iter().enumerate() {
-        if let Some(requirement) = &route.requirement {
-            let routes = Arc::clone(&routes);
-            app = app.layer(
-                RequireLayer::new(requirement.clone())
-                    .on_rejection(profile.clone())
-                    .websocket_rejection(gateway.websocket)
-                    .only_when(move |m, u| routes.pick(m, u) == Some(i)),
-            );
-        }
-    }
-    let public_routes = Arc::clone(&routes);
+/// The auth layer with the rule table: it reads the path once into canonical form (400 when
+/// it has none), picks the one governing rule, checks the token and the rule's requirement,
+/// and hands the echo or proxy service the canonical path it matched.
+fn protect<P: RejectionProfile>(app: Router, gateway: &Gateway, profile: P) -> Router {
     let mut auth = AuthLayer::new(gateway.authenticator.clone())
-        .public_paths(gateway.public_paths.iter().cloned())
-        .public_paths(gateway.metrics_path.iter().cloned())
-        .public_when(move |m, u| {
-            public_routes
-                .pick(m, u)
-                .is_some_and(|i| public_routes.list[i].public)
-        })
+        .rules(gateway.rules.clone())
         .token_sources(gateway.sources.iter().cloned())
         .websocket_rejection(gateway.websocket);
     if gateway.optional {
         auth = auth.optional();
     }
-    app.layer(auth.on_rejection(profile))
+    // Wrapping the whole router (not `Router::layer`): routing runs after the layer, on the
+    // canonical path.
+    Router::new().fallback_service(auth.on_rejection(profile).layer(app))
 }
 
 /// Installs the Prometheus recorder once per process.
@@ -164,25 +128,15 @@ pub(crate) async fn run(gateway: Gateway, listener: TcpListener) -> Result<(), S
     };
     tracing::info!(address = %local, mode, "gateway listening");
     println!("listening on http://{local}");
-    let drain = gateway.shutdown_timeout;
-    let app = router(&gateway)?.into_make_service_with_connect_info::<SocketAddr>();
-    let (tx, mut rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = tx.send(true);
-    });
-    let mut drain_rx = rx.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-        tracing::info!("shutting down: draining in-flight requests");
-    });
-    tokio::select! {
-        result = server => result.map_err(|e| format!("server error: {e}"))?,
-        () = async {
-            let _ = drain_rx.wait_for(|stop| *stop).await;
-            tokio::time::sleep(drain).await;
-        } => tracing::warn!(seconds = drain.as_secs(), "drain timed out; closing remaining connections"),
-    }
+    let app = router(&gateway)?;
+    crate::listener::serve(
+        listener,
+        app,
+        gateway.limits,
+        shutdown_signal(),
+        gateway.shutdown_timeout,
+    )
+    .await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -167,7 +167,9 @@ fn check_segments(path: &str) -> Result<(), PathError> {
     while let Some(segment) = segments.next() {
         match segment {
             "." | ".." => return Err(refuse("it has a `.` or `..` segment")),
-            "" if segments.peek().is_some() => return Err(refuse("it has an empty segment (`//`)")),
+            "" if segments.peek().is_some() => {
+                return Err(refuse("it has an empty segment (`//`)"));
+            }
             _ => {}
         }
     }
@@ -196,7 +198,15 @@ mod tests {
 
     #[test]
     fn canonical_paths_borrow_and_others_are_normalised_or_refused() {
-        for p in ["/", "/a", "/a/b.c", "/a/", "/.well-known/x", "/a:b@c!$&'()*+,=", "/a%20b"] {
+        for p in [
+            "/",
+            "/a",
+            "/a/b.c",
+            "/a/",
+            "/.well-known/x",
+            "/a:b@c!$&'()*+,=",
+            "/a%20b",
+        ] {
             assert!(
                 matches!(canonical_path(p), Ok(Cow::Borrowed(_))),
                 "{p} should be canonical"

@@ -338,10 +338,22 @@ mod tests {
             Rules::new([a.clone(), b.clone(), c.clone(), d.clone()]).unwrap(),
             Rules::new([d, c, b, a]).unwrap(),
         ] {
-            assert_eq!(name(&rules, Method::DELETE, "/orders/1").as_deref(), Some("delete"));
-            assert_eq!(name(&rules, Method::GET, "/orders/1").as_deref(), Some("all"));
-            assert_eq!(name(&rules, Method::GET, "/orders/archive/x").as_deref(), Some("archive"));
-            assert_eq!(name(&rules, Method::GET, "/orders/archive").as_deref(), Some("exact"));
+            assert_eq!(
+                name(&rules, Method::DELETE, "/orders/1").as_deref(),
+                Some("delete")
+            );
+            assert_eq!(
+                name(&rules, Method::GET, "/orders/1").as_deref(),
+                Some("all")
+            );
+            assert_eq!(
+                name(&rules, Method::GET, "/orders/archive/x").as_deref(),
+                Some("archive")
+            );
+            assert_eq!(
+                name(&rules, Method::GET, "/orders/archive").as_deref(),
+                Some("exact")
+            );
         }
     }
 
@@ -359,7 +371,10 @@ mod tests {
             Rule::prefix("/orders/").public().named("second"),
         ])
         .unwrap_err();
-        assert!(e.message().contains("first") && e.message().contains("second"), "{e}");
+        assert!(
+            e.message().contains("first") && e.message().contains("second"),
+            "{e}"
+        );
         let e = Rules::new([
             Rule::prefix("/a").methods([Method::GET, Method::POST]),
             Rule::prefix("/A").methods([Method::POST]),
@@ -374,7 +389,13 @@ mod tests {
             .is_err(),
             "GET includes HEAD"
         );
-        assert!(Rules::new([Rule::prefix("/a").methods([Method::GET]), Rule::prefix("/a")]).is_ok());
+        assert!(
+            Rules::new([
+                Rule::prefix("/a").methods([Method::GET]),
+                Rule::prefix("/a")
+            ])
+            .is_ok()
+        );
         assert!(Rules::new([Rule::prefix("/a/../b")]).is_err());
     }
 
@@ -385,9 +406,15 @@ mod tests {
             Rule::prefix("/docs").public().named("docs"),
         ])
         .unwrap();
-        assert_eq!(name(&rules, Method::GET, "/ORDERS/1").as_deref(), Some("orders"));
+        assert_eq!(
+            name(&rules, Method::GET, "/ORDERS/1").as_deref(),
+            Some("orders")
+        );
         assert_eq!(name(&rules, Method::GET, "/Docs/x"), None);
-        assert_eq!(name(&rules, Method::GET, "/docs/x").as_deref(), Some("docs"));
+        assert_eq!(
+            name(&rules, Method::GET, "/docs/x").as_deref(),
+            Some("docs")
+        );
     }
 
     #[test]

@@ -140,7 +140,7 @@ fn canonicalise<B>(req: &mut Request<B>) -> Result<(), AuthError> {
             .parse()
             .map_err(|_| invalid("the request path cannot be rewritten".to_owned()))?,
     );
-    *req.uri_mut() =
-        Uri::from_parts(parts).map_err(|_| invalid("the request path cannot be rewritten".to_owned()))?;
+    *req.uri_mut() = Uri::from_parts(parts)
+        .map_err(|_| invalid("the request path cannot be rewritten".to_owned()))?;
     Ok(())
 }

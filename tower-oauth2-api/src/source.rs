@@ -127,7 +127,9 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<Result<&'a str, Auth
             continue;
         }
         if key != name {
-            return invalid("The request carries a cookie named like the token cookie in another spelling");
+            return invalid(
+                "The request carries a cookie named like the token cookie in another spelling",
+            );
         }
         let value = value.trim().trim_matches('"');
         match found {
@@ -337,7 +339,12 @@ mod tests {
         );
         let (h, u) = req(&[("cookie", "at=one"), ("cookie", "at=one")], "/");
         assert_eq!(extract(&c, &h, &u).unwrap(), "one");
-        for spelling in ["at=one; at =two", "at=one; AT=two", "at =one", "x=1;at\t=one"] {
+        for spelling in [
+            "at=one; at =two",
+            "at=one; AT=two",
+            "at =one",
+            "x=1;at\t=one",
+        ] {
             let (h, u) = req(&[("cookie", spelling)], "/");
             assert_eq!(
                 extract(&c, &h, &u).unwrap_err().kind(),
@@ -357,7 +364,10 @@ mod tests {
         let (h, u) = req(&[], "/p?access_token=a&ACCESS_TOKEN=b");
         assert!(extract(&q, &h, &u).is_err());
         assert_eq!(
-            query_without("x=1&%61ccess_token=a&ACCESS%5ftoken=b&access+token=c", &["access_token"]),
+            query_without(
+                "x=1&%61ccess_token=a&ACCESS%5ftoken=b&access+token=c",
+                &["access_token"]
+            ),
             "x=1&access+token=c"
         );
     }
