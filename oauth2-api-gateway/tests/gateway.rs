@@ -3,8 +3,8 @@
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use axum::Router;
@@ -15,99 +15,14 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use futures_util::{SinkExt as _, StreamExt as _};
 use oauth2_api::Algorithm;
-use oauth2_api::test_util::{JwksServer, TestIssuer};
+use oauth2_api::test_util::TestIssuer;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
-const BIN: &str = env!("CARGO_BIN_EXE_oauth2-api-gateway");
-const AUD: &str = "api://gateway-test";
+mod support;
 
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let p = std::env::temp_dir().join(format!("oauth2-gw-{tag}-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A running gateway, killed on drop.
-struct Gateway {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Gateway {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-/// Starts `serve --config` and waits for its "listening on" line.
-fn start(config: &Path) -> Gateway {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Gateway { child, base }
-}
-
-fn provider_toml(issuer: &TestIssuer, jwks: &JwksServer) -> String {
-    format!(
-        "extra_ca_files = [{:?}]\n\n[providers.test]\nissuer = {:?}\naudience = {:?}\nkeys = {:?}\n",
-        jwks.ca_path().unwrap().display().to_string(),
-        issuer.issuer(),
-        AUD,
-        jwks.jwks_url()
-    )
-}
-
-async fn issuer() -> (TestIssuer, JwksServer) {
-    let issuer = TestIssuer::new("https://gw.issuer.test").with_key(Algorithm::ES256, "gw-es256");
-    let jwks = issuer.serve_https().await.unwrap();
-    (issuer, jwks)
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
-}
+use support::{AUD, BIN, TempDir, client, issuer, provider_toml, start};
 
 #[tokio::test]
 async fn echo_mode_answers_public_protected_and_websocket_requests() {

@@ -1,0 +1,108 @@
+//! The listener's limits, through the built gateway: clients that send half a request head, or
+//! hold idle connections, cannot starve others, even with few descriptors (slowloris).
+//!
+//! Set `OAUTH2_GATEWAY_BIN` to run these against another build (e.g. an older commit's).
+#![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
+
+mod support;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+use support::{TempDir, bin, issuer, provider_toml};
+
+/// The gateway under `ulimit -n 48`, with a 1 s header-read timeout and 24 connections at most.
+fn start_limited(config: &std::path::Path) -> support::Gateway {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 48 && exec \"$0\" serve --config \"$1\"")
+        .arg(bin())
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    support::Gateway { child, base }
+}
+
+/// Waits until the server closes `stream` (EOF or reset); how long that took.
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at((start + limit).into(), stream.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0) | Err(_)) => return Some(start.elapsed()),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn half_sent_heads_and_idle_connections_are_closed_and_cannot_starve_others() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("listener");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\npublic_paths = [\"/health\"]\nheader_read_timeout_seconds = 1\nmax_connections = 24\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = start_limited(&config);
+    let addr = gw.base.strip_prefix("http://").unwrap().to_owned();
+
+    // 60 clients (more than the descriptors the process has) each send half a request head.
+    let mut slow = Vec::new();
+    for _ in 0..60 {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    // A legitimate request still gets its answer.
+    let started = Instant::now();
+    let answer = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap()
+        .get(gw.url("/health"))
+        .send()
+        .await
+        .expect("a legitimate request is served while slow clients hold connections");
+    assert_eq!(answer.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // The half-sent heads were cut by the header-read timeout.
+    let first = slow.first_mut().unwrap();
+    assert!(
+        closed_within(first, Duration::from_secs(5)).await.is_some(),
+        "a connection that never completes its head is closed"
+    );
+
+    // An idle keep-alive connection is closed after the same timeout.
+    let mut idle = TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let took = closed_within(&mut idle, Duration::from_secs(6))
+        .await
+        .expect("an idle keep-alive connection is closed");
+    assert!(
+        took >= Duration::from_millis(900),
+        "closed after the timeout, not at once: {took:?}"
+    );
+}
