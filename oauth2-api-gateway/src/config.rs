@@ -855,6 +855,28 @@ mod tests {
     }
 
     #[test]
+    fn rules_that_could_never_apply_are_start_up_errors() {
+        let e = error(&format!(
+            "{PROVIDER}\n[[routes]]\nprefix = \"/orders\"\nscopes = [\"a\"]\n\n[[routes]]\nprefix = \"/orders/\"\nscopes = [\"b\"]\n"
+        ));
+        assert!(e.contains("`routes`"), "{e}");
+        assert!(
+            e.contains("[[routes]] `/orders` at line")
+                && e.contains("[[routes]] `/orders/` at line"),
+            "names both rules: {e}"
+        );
+        let e = error(&format!(
+            "public_paths = [\"/health\"]\n{PROVIDER}\n[[routes]]\nprefix = \"/x\"\nmethods = [\"GET\", \"POST\"]\n\n[[routes]]\nprefix = \"/X\"\nmethods = [\"HEAD\"]\n"
+        ));
+        assert!(e.contains("could never apply"), "{e}");
+        assert!(parse(
+            Path::new("gw.toml"),
+            &format!("{PROVIDER}\n[[routes]]\nprefix = \"/x\"\nmethods = [\"DELETE\"]\n\n[[routes]]\nprefix = \"/x\"\n")
+        )
+        .is_ok());
+    }
+
+    #[test]
     fn bad_listen_address_is_named() {
         let e = error(&format!("listen = \"localhost\"\n{PROVIDER}"));
         assert!(e.starts_with("gw.toml:1: `listen`"), "{e}");
@@ -874,6 +896,8 @@ max_token_bytes = 4096
 websocket_rejection = "http"
 extra_ca_files = []
 shutdown_timeout_seconds = 3
+header_read_timeout_seconds = 5
+max_connections = 100
 metrics_path = "/metrics"
 unknown_kid_min_interval_seconds = 20
 unknown_kid_wait_ms = 500
