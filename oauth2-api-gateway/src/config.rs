@@ -16,9 +16,9 @@ use toml::Spanned;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
 use tower_oauth2_api::{Requirement, Rule, Rules, TokenSource, WebSocketRejection};
 
-/// A config file error: file, line, field, message.
+/// A config file error: file, line, field, message (`FILE:LINE: `field`: message`).
 #[derive(Debug)]
-pub(crate) struct FileError {
+pub struct FileError {
     path: PathBuf,
     line: Option<usize>,
     field: String,
@@ -170,15 +170,15 @@ pub(crate) enum Profile {
     Problem,
 }
 
-/// A checked configuration, ready to serve.
+/// A checked configuration: pure data (no task started, no socket opened), ready to be
+/// turned into a router ([`crate::router`]) and served ([`crate::run`]).
 #[derive(Debug)]
-pub(crate) struct Gateway {
+pub struct Plan {
     pub(crate) listen: SocketAddr,
     pub(crate) upstream: Option<Upstream>,
     pub(crate) forwarding: Forwarding,
     pub(crate) cors: Option<CorsLayer>,
     pub(crate) websocket: WebSocketRejection,
-    pub(crate) shutdown_timeout: Duration,
     pub(crate) metrics_path: Option<String>,
     pub(crate) optional: bool,
     pub(crate) sources: Vec<TokenSource>,
@@ -191,12 +191,14 @@ pub(crate) struct Gateway {
 
 /// Bounds on the listener, so that clients that hold connections open cannot starve others.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
+pub struct Limits {
     /// Time a client has to send a complete request head; also how long an idle keep-alive
     /// connection waits for its next request.
     pub(crate) header_read_timeout: Duration,
     /// Connections served at once; further ones wait in the kernel's accept queue.
     pub(crate) max_connections: usize,
+    /// On shutdown, how long in-flight requests may take.
+    pub(crate) drain_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -204,7 +206,62 @@ impl Default for Limits {
         Self {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            drain_timeout: Duration::from_secs(10),
         }
+    }
+}
+
+impl Limits {
+    /// Time a client has to send a complete request head (and an idle keep-alive connection
+    /// waits for its next one).
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Connections served at once (at least one).
+    #[must_use]
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long in-flight requests may take after shutdown begins.
+    #[must_use]
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+}
+
+impl Plan {
+    /// The address to listen on.
+    #[must_use]
+    pub fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+
+    /// `"proxy"` with an upstream, else `"echo"`.
+    #[must_use]
+    pub fn mode(&self) -> &'static str {
+        if self.upstream.is_some() {
+            "proxy"
+        } else {
+            "echo"
+        }
+    }
+
+    /// The listener's limits.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The authenticator the plan's providers make.
+    #[must_use]
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
     }
 }
 
@@ -234,8 +291,13 @@ impl Ctx<'_> {
     }
 }
 
-/// Reads, parses and checks a config file. Nothing starts.
-pub(crate) fn load(path: &Path) -> Result<Gateway, FileError> {
+/// Reads, parses and checks a config file. Nothing starts: key sets begin loading when the
+/// plan's authenticator is first used inside a Tokio runtime (see [`crate::check_file`]).
+///
+/// # Errors
+/// The file cannot be read, is not valid TOML, has an unknown field, or a value is refused;
+/// the error names the file, the line and the field.
+pub fn load(path: &Path) -> Result<Plan, FileError> {
     let text = std::fs::read_to_string(path).map_err(|e| FileError {
         path: path.to_owned(),
         line: None,
@@ -245,7 +307,7 @@ pub(crate) fn load(path: &Path) -> Result<Gateway, FileError> {
     parse(path, &text)
 }
 
-pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
     let ctx = Ctx { path, text };
     let file: FileConfig = toml::from_str(text).map_err(|e| {
         let message = e.message().to_owned();
@@ -386,16 +448,16 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Gateway, FileError> {
             }
             Some(n) => *n.get_ref(),
         },
+        drain_timeout: Duration::from_secs(file.shutdown_timeout_seconds.unwrap_or(10)),
     };
 
     let authenticator = build_authenticator(&ctx, &file)?;
-    Ok(Gateway {
+    Ok(Plan {
         listen,
         upstream,
         forwarding,
         cors,
         websocket,
-        shutdown_timeout: Duration::from_secs(file.shutdown_timeout_seconds.unwrap_or(10)),
         metrics_path,
         optional: file.optional_auth.unwrap_or(false),
         sources,

@@ -14,7 +14,7 @@ use oauth2_api::{Algorithm, Authenticator, Provider};
 use tower_http::cors::CorsLayer;
 use tower_oauth2_api::{Rule, Rules, TokenSource, WebSocketRejection};
 
-use crate::config::{Forwarding, Gateway, Limits, Profile};
+use crate::config::{Forwarding, Limits, Plan, Profile};
 use crate::server;
 
 const ISSUER: &str = "https://issuer.demo.oauth2-api.test";
@@ -31,7 +31,12 @@ fn mint(issuer: &TestIssuer) -> String {
         .build()
 }
 
-pub(crate) async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, String> {
+/// `demo [--port N] [--page-port N]`: an embedded issuer and a protected echo API on
+/// 127.0.0.1, with ready-to-paste `curl` lines and a browser page on a second origin.
+///
+/// # Errors
+/// A port that cannot be bound, or the demo issuer cannot start.
+pub async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, String> {
     let listen = SocketAddr::from(([127, 0, 0, 1], port));
     // Bind first: a busy port is reported before anything else starts.
     let listener = server::bind(listen, "--port N").await?;
@@ -128,13 +133,12 @@ pub(crate) async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, S
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([http::header::AUTHORIZATION, http::header::CONTENT_TYPE])
         .expose_headers([HeaderName::from_static("www-authenticate")]);
-    let gateway = Gateway {
+    let gateway = Plan {
         listen,
         upstream: None,
         forwarding: Forwarding::default(),
         cors: Some(cors),
         websocket: WebSocketRejection::Close,
-        shutdown_timeout: Duration::from_secs(5),
         metrics_path: Some("/metrics".into()),
         optional: false,
         sources: vec![
@@ -144,10 +148,10 @@ pub(crate) async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, S
         profile: Profile::Seed,
         rules: Rules::new(["/", "/health", "/metrics"].map(|p| Rule::path(p).public()))
             .map_err(|e| e.to_string())?,
-        limits: Limits::default(),
+        limits: Limits::default().drain_timeout(Duration::from_secs(5)),
         authenticator,
     };
-    let result = server::run(gateway, listener).await;
+    let result = server::serve_plan(gateway, listener).await;
     drop(jwks);
     result.map(|()| ExitCode::SUCCESS)
 }

@@ -30,15 +30,27 @@ use tower_service::Service as _;
 
 use crate::config::Limits;
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish
-/// for at most `drain`.
-pub(crate) async fn serve(
+/// Serves `app` on `listener` within `limits` until `shutdown` completes, then lets in-flight
+/// requests finish for at most the limits' drain timeout.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// let plan = oauth2_api_gateway::load(std::path::Path::new("gateway.toml"))?;
+/// let app = oauth2_api_gateway::router(&plan)?;
+/// let listener = tokio::net::TcpListener::bind(plan.listen()).await?;
+/// oauth2_api_gateway::run(listener, app, plan.limits(), async {
+///     let _ = tokio::signal::ctrl_c().await;
+/// })
+/// .await;
+/// # Ok(()) }
+/// ```
+pub async fn run(
     listener: TcpListener,
     app: Router,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
-    drain: Duration,
 ) {
+    let drain = limits.drain_timeout;
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()

@@ -5,18 +5,12 @@
 //! - `serve --config FILE [--check]`: run from a TOML file, in echo mode or as a reverse proxy.
 //! - `token inspect|verify|mint`: look at, check, or make tokens.
 
-mod config;
-mod demo;
-mod echo;
-mod listener;
-mod proxy;
-mod server;
-mod token_cmd;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+#[cfg(feature = "dev-tools")]
+use oauth2_api_gateway::{demo, token_cmd};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +34,7 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[cfg(feature = "dev-tools")]
     /// Start an embedded issuer and a protected echo API on 127.0.0.1 (the default command).
     Demo {
         /// Port of the echo API.
@@ -59,6 +54,7 @@ enum Command {
         check: bool,
     },
     /// Token tools.
+    #[cfg(feature = "dev-tools")]
     #[command(subcommand)]
     Token(token_cmd::TokenCommand),
 }
@@ -78,31 +74,39 @@ fn init_logging(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let result = match cli.command {
+        // Outside any runtime: checking a file starts nothing (no key fetch).
+        Some(Command::Serve {
+            config,
+            check: true,
+        }) => oauth2_api_gateway::check_file(&config),
+        command => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(dispatch(command)),
+            Err(e) => Err(format!("cannot start the runtime: {e}")),
+        },
     };
-    let result = runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Demo {
-            port: 8080,
-            page_port: None,
-        }) {
-            Command::Demo { port, page_port } => demo::run(port, page_port).await,
-            Command::Serve { config, check } => server::serve_file(&config, check).await,
-            Command::Token(cmd) => token_cmd::run(cmd).await,
-        }
-    });
     match result {
         Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+async fn dispatch(command: Option<Command>) -> Result<ExitCode, String> {
+    match command {
+        Some(Command::Serve { config, .. }) => oauth2_api_gateway::serve_file(&config).await,
+        #[cfg(feature = "dev-tools")]
+        Some(Command::Demo { port, page_port }) => demo::run(port, page_port).await,
+        #[cfg(feature = "dev-tools")]
+        None => demo::run(8080, None).await,
+        #[cfg(feature = "dev-tools")]
+        Some(Command::Token(cmd)) => token_cmd::run(cmd).await,
+        #[cfg(not(feature = "dev-tools"))]
+        None => Err("no command: use `serve --config FILE` (this build has no `demo`)".to_owned()),
     }
 }

@@ -1,5 +1,5 @@
-//! Running a [`Gateway`]: the router (echo or proxy), the auth and CORS layers, graceful
-//! shutdown.
+//! From a [`Plan`] to a running gateway: the router (echo or proxy), the auth and CORS
+//! layers, the listener and graceful shutdown.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -11,26 +11,35 @@ use tokio::net::TcpListener;
 use tower_layer::Layer as _;
 use tower_oauth2_api::{AuthLayer, ProblemJson, RejectionProfile, Rfc6750, SeedCompatible};
 
-use crate::config::{self, Gateway, Profile};
+use crate::config::{self, Plan, Profile};
 
-/// `serve --config FILE [--check]`.
-pub(crate) async fn serve_file(path: &Path, check: bool) -> Result<ExitCode, String> {
-    let gateway = config::load(path).map_err(|e| e.to_string())?;
-    if check {
-        println!(
-            "{}: ok ({} provider(s), {} mode)",
-            path.display(),
-            gateway.authenticator.providers().count(),
-            if gateway.upstream.is_some() {
-                "proxy"
-            } else {
-                "echo"
-            }
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let listener = bind(gateway.listen, "listen (in the config file)").await?;
-    run(gateway, listener).await?;
+/// `serve --config FILE --check`: loads and checks the file, prints a summary. Call it outside
+/// a Tokio runtime: then nothing starts (no key fetch), however the providers are configured.
+///
+/// # Errors
+/// The config file's error (`FILE:LINE: `field`: message`).
+pub fn check_file(path: &Path) -> Result<ExitCode, String> {
+    let plan = config::load(path).map_err(|e| e.to_string())?;
+    println!(
+        "{}: ok ({} provider(s), {} mode)",
+        path.display(),
+        plan.authenticator.providers().count(),
+        plan.mode()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `serve --config FILE`: loads the file, binds its `listen` address, prints
+/// `listening on http://ADDR` (the first stdout line, which scripts read) and serves until
+/// SIGTERM or Ctrl-C.
+///
+/// # Errors
+/// The config file's error, a listen address that cannot be bound, or a router that cannot be
+/// built.
+pub async fn serve_file(path: &Path) -> Result<ExitCode, String> {
+    let plan = config::load(path).map_err(|e| e.to_string())?;
+    let listener = bind(plan.listen, "listen (in the config file)").await?;
+    serve_plan(plan, listener).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -51,7 +60,13 @@ pub(crate) async fn bind(addr: SocketAddr, how_to_change: &str) -> Result<TcpLis
 
 /// The gateway's router: echo or proxy, the per-route requirements inside the auth layer, CORS
 /// outside it, and the metrics path (public) when configured.
-pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
+///
+/// Drive it without a socket with `tower::ServiceExt::oneshot`; in proxy mode requests need
+/// `axum::extract::ConnectInfo<SocketAddr>` in their extensions (the listener adds it).
+///
+/// # Errors
+/// The metrics recorder cannot be installed.
+pub fn router(gateway: &Plan) -> Result<Router, String> {
     let mut app = match &gateway.upstream {
         None => crate::echo::router(),
         Some(upstream) => crate::proxy::router(Arc::new(crate::proxy::Proxy::new(
@@ -90,7 +105,7 @@ pub(crate) fn router(gateway: &Gateway) -> Result<Router, String> {
 /// The auth layer with the rule table: it reads the path once into canonical form (400 when
 /// it has none), picks the one governing rule, checks the token and the rule's requirement,
 /// and hands the echo or proxy service the canonical path it matched.
-fn protect<P: RejectionProfile>(app: Router, gateway: &Gateway, profile: P) -> Router {
+fn protect<P: RejectionProfile>(app: Router, gateway: &Plan, profile: P) -> Router {
     let mut auth = AuthLayer::new(gateway.authenticator.clone())
         .rules(gateway.rules.clone())
         .token_sources(gateway.sources.iter().cloned())
@@ -117,26 +132,13 @@ fn metrics_handle() -> Result<metrics_exporter_prometheus::PrometheusHandle, Str
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
-/// Serves until SIGTERM or Ctrl-C, then drains in-flight requests for at most the
-/// configured time.
-pub(crate) async fn run(gateway: Gateway, listener: TcpListener) -> Result<(), String> {
+/// Prints the `listening on` line and serves `plan` on `listener` until SIGTERM or Ctrl-C.
+pub(crate) async fn serve_plan(plan: Plan, listener: TcpListener) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let mode = if gateway.upstream.is_some() {
-        "proxy"
-    } else {
-        "echo"
-    };
-    tracing::info!(address = %local, mode, "gateway listening");
+    tracing::info!(address = %local, mode = plan.mode(), "gateway listening");
     println!("listening on http://{local}");
-    let app = router(&gateway)?;
-    crate::listener::serve(
-        listener,
-        app,
-        gateway.limits,
-        shutdown_signal(),
-        gateway.shutdown_timeout,
-    )
-    .await;
+    let app = router(&plan)?;
+    crate::listener::run(listener, app, plan.limits, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -12,7 +12,8 @@ use serde_json::Value;
 use crate::config;
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum TokenCommand {
+/// The `token` subcommands: inspect, verify, mint.
+pub enum TokenCommand {
     /// Show a token's header and claims, times as dates. Nothing is verified.
     Inspect {
         /// The token (`-` reads it from standard input).
@@ -59,7 +60,11 @@ pub(crate) enum TokenCommand {
     },
 }
 
-pub(crate) async fn run(cmd: TokenCommand) -> Result<ExitCode, String> {
+/// Runs a `token` subcommand.
+///
+/// # Errors
+/// A token or file that cannot be read or written; the message says which.
+pub async fn run(cmd: TokenCommand) -> Result<ExitCode, String> {
     match cmd {
         TokenCommand::Inspect { token } => inspect(&read_token(token)?),
         TokenCommand::Verify { config, token } => verify(&config, &read_token(token)?).await,

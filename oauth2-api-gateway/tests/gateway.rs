@@ -317,7 +317,7 @@ async fn proxy_to_a_down_upstream_is_502() {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().unwrap();
+    let out = Command::new(support::bin()).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -812,4 +812,28 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_zero() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+/// `serve --check` loads and checks the file without starting anything: no key fetch.
+#[tokio::test]
+async fn check_starts_no_key_fetch() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("check");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let path = config.to_str().unwrap().to_owned();
+    // Off the runtime's thread, so the key server could answer a fetch if one were made.
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || run(&["serve", "--config", &path, "--check"]))
+            .await
+            .unwrap();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("ok (1 provider(s), echo mode)"), "{stdout}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(jwks.fetch_count(), 0, "--check fetched keys");
 }

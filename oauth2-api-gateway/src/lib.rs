@@ -1,0 +1,28 @@
+//! `oauth2-api-gateway` as a library: protect any HTTP API with OAuth2 / OpenID Connect bearer
+//! tokens, from a TOML config file.
+//!
+//! - [`load`] reads and checks a config file into a [`Plan`] (pure data: no task, no socket);
+//! - [`router`] turns a plan into an axum [`Router`](axum::Router) (echo or reverse proxy, with
+//!   the auth layer, the rule table, CORS and metrics), which tests drive with `oneshot`;
+//! - [`run`] serves a router on a listener within [`Limits`] until a shutdown future completes.
+//!
+//! The `oauth2-api-gateway` binary is a thin command line over these (`serve`, and with the
+//! default feature `dev-tools`, `demo` and `token`).
+//!
+//! # Feature flags
+//! - `dev-tools` (default): the `demo` command and the `token` tools, with the core's test
+//!   issuer. Build the production binary without it: `--no-default-features`.
+
+mod config;
+#[cfg(feature = "dev-tools")]
+pub mod demo;
+mod echo;
+mod listener;
+mod proxy;
+mod server;
+#[cfg(feature = "dev-tools")]
+pub mod token_cmd;
+
+pub use config::{FileError, Limits, Plan, load};
+pub use listener::run;
+pub use server::{check_file, router, serve_file};
