@@ -1,0 +1,332 @@
+//! The TOML config file: parsing with line numbers, and lowering it into a [`Plan`] made of the
+//! libraries' types. Every error names the file, the line and the field. Unknown fields are
+//! errors.
+//!
+//! - `schema.rs`: the file's shape (field names are a public interface);
+//! - `error.rs`: errors with file, line and field;
+//! - `rules.rs`, `upstream.rs`, `cors.rs`, `providers.rs`: one section each;
+//! - this file: [`Plan`] and [`load`], the order in which sections are read.
+
+mod cors;
+mod error;
+mod providers;
+mod rules;
+mod schema;
+#[cfg(test)]
+mod tests;
+mod upstream;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use http::HeaderName;
+use oauth2_api::Authenticator;
+use tower_http::cors::CorsLayer;
+use tower_oauth2_api::{Rules, TokenSource, WebSocketRejection};
+
+use error::Ctx;
+pub use error::FileError;
+use schema::FileConfig;
+
+/// Where to send authenticated requests in proxy mode.
+#[derive(Debug, Clone)]
+pub(crate) struct Upstream {
+    pub(crate) scheme: http::uri::Scheme,
+    pub(crate) authority: http::uri::Authority,
+    pub(crate) timeout: Duration,
+}
+
+/// How claims are forwarded to the upstream.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Forwarding {
+    /// claim name → header name
+    pub(crate) claims: Vec<(String, HeaderName)>,
+    pub(crate) payload_header: Option<HeaderName>,
+}
+
+impl Forwarding {
+    /// Every header name the gateway sets, to be stripped from incoming requests.
+    pub(crate) fn header_names(&self) -> impl Iterator<Item = &HeaderName> {
+        self.claims
+            .iter()
+            .map(|(_, h)| h)
+            .chain(self.payload_header.iter())
+    }
+}
+
+/// How rejections are answered.
+#[derive(Debug, Clone)]
+pub(crate) enum Profile {
+    Seed,
+    Rfc6750(String),
+    Problem,
+}
+
+/// A checked configuration: pure data (no task started, no socket opened), ready to be
+/// turned into a router ([`crate::router`]) and served ([`crate::run`]).
+#[derive(Debug)]
+pub struct Plan {
+    pub(crate) listen: SocketAddr,
+    pub(crate) upstream: Option<Upstream>,
+    pub(crate) forwarding: Forwarding,
+    pub(crate) cors: Option<CorsLayer>,
+    pub(crate) websocket: WebSocketRejection,
+    pub(crate) metrics_path: Option<String>,
+    pub(crate) optional: bool,
+    pub(crate) sources: Vec<TokenSource>,
+    pub(crate) profile: Profile,
+    /// `[[routes]]`, `public_paths` and the metrics path, as one rule table.
+    pub(crate) rules: Rules,
+    pub(crate) limits: Limits,
+    pub(crate) authenticator: Authenticator,
+}
+
+/// Bounds on the listener, so that clients that hold connections open cannot starve others.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time a client has to send a complete request head; also how long an idle keep-alive
+    /// connection waits for its next request.
+    pub(crate) header_read_timeout: Duration,
+    /// Connections served at once; further ones wait in the kernel's accept queue.
+    pub(crate) max_connections: usize,
+    /// On shutdown, how long in-flight requests may take.
+    pub(crate) drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Limits {
+    /// Time a client has to send a complete request head (and an idle keep-alive connection
+    /// waits for its next one).
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Connections served at once (at least one).
+    #[must_use]
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long in-flight requests may take after shutdown begins.
+    #[must_use]
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+}
+
+impl Plan {
+    /// The address to listen on.
+    #[must_use]
+    pub fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+
+    /// `"proxy"` with an upstream, else `"echo"`.
+    #[must_use]
+    pub fn mode(&self) -> &'static str {
+        if self.upstream.is_some() {
+            "proxy"
+        } else {
+            "echo"
+        }
+    }
+
+    /// The listener's limits.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The authenticator the plan's providers make.
+    #[must_use]
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+}
+
+/// Reads, parses and checks a config file. Nothing starts: key sets begin loading when the
+/// plan's authenticator is first used inside a Tokio runtime (see [`crate::check_file`]).
+///
+/// # Errors
+/// The file cannot be read, is not valid TOML, has an unknown field, or a value is refused;
+/// the error names the file, the line and the field.
+pub fn load(path: &Path) -> Result<Plan, FileError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| FileError::unreadable(path, &e.to_string()))?;
+    parse(path, &text)
+}
+
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
+    let ctx = Ctx { path, text };
+    let file: FileConfig = toml::from_str(text).map_err(|e| {
+        let message = e.message().to_owned();
+        let field = message
+            .split('`')
+            .nth(1)
+            .filter(|_| message.contains("field"))
+            .unwrap_or_default()
+            .to_owned();
+        ctx.err(e.span(), field, message)
+    })?;
+
+    let listen = match &file.listen {
+        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        Some(l) => l.get_ref().parse().map_err(|_| {
+            ctx.err(
+                Some(l.span()),
+                "listen",
+                format!("`{}` is not an address like 127.0.0.1:8080", l.get_ref()),
+            )
+        })?,
+    };
+
+    let upstream = match &file.upstream {
+        None => None,
+        Some(u) => Some(upstream::parse_upstream(
+            &ctx,
+            u,
+            file.upstream_timeout_seconds.unwrap_or(30),
+        )?),
+    };
+
+    let forwarding = upstream::parse_forwarding(&ctx, &file)?;
+    if upstream.is_none() && (!forwarding.claims.is_empty() || forwarding.payload_header.is_some())
+    {
+        return Err(ctx.err(
+            None,
+            "forward_claims",
+            "claims can only be forwarded in proxy mode (set `upstream`)",
+        ));
+    }
+
+    let cors = match &file.cors {
+        None => None,
+        Some(c) => Some(cors::parse_cors(&ctx, c)?),
+    };
+
+    let websocket = match &file.websocket_rejection {
+        None => WebSocketRejection::Close,
+        Some(w) => match w.get_ref().as_str() {
+            "close" => WebSocketRejection::Close,
+            "http" => WebSocketRejection::HttpError,
+            other => {
+                return Err(ctx.err(
+                    Some(w.span()),
+                    "websocket_rejection",
+                    format!("`{other}` is neither \"close\" nor \"http\""),
+                ));
+            }
+        },
+    };
+
+    for p in &file.public_paths {
+        if !p.starts_with('/') {
+            return Err(ctx.err(
+                None,
+                "public_paths",
+                format!("`{p}` does not start with `/`"),
+            ));
+        }
+    }
+
+    let metrics_path = match &file.metrics_path {
+        None => None,
+        Some(m) if m.get_ref().starts_with('/') => Some(m.get_ref().clone()),
+        Some(m) => return Err(ctx.err(Some(m.span()), "metrics_path", "must start with `/`")),
+    };
+
+    let sources = match &file.token_sources {
+        None => vec![TokenSource::AuthorizationHeader],
+        Some(list) => list
+            .get_ref()
+            .iter()
+            .map(|s| match s.as_str() {
+                "header" | "authorization" => Ok(TokenSource::AuthorizationHeader),
+                "query" => Ok(TokenSource::QueryParameter),
+                "websocket" => Ok(TokenSource::WebSocketProtocol),
+                other => match other.strip_prefix("cookie:") {
+                    Some(name) if !name.is_empty() => Ok(TokenSource::Cookie(name.to_owned())),
+                    _ => Err(ctx.err(
+                        Some(list.span()),
+                        "token_sources",
+                        format!("`{other}` is not one of \"header\", \"cookie:NAME\", \"query\", \"websocket\""),
+                    )),
+                },
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let profile = match file
+        .error_profile
+        .as_ref()
+        .map(|p| (p.get_ref().as_str(), p.span()))
+    {
+        None | Some(("seed", _)) => Profile::Seed,
+        Some(("rfc6750", _)) => {
+            Profile::Rfc6750(file.realm.clone().unwrap_or_else(|| "api".to_owned()))
+        }
+        Some(("problem", _)) => Profile::Problem,
+        Some((other, span)) => {
+            return Err(ctx.err(
+                Some(span),
+                "error_profile",
+                format!("`{other}` is not one of \"seed\", \"rfc6750\", \"problem\""),
+            ));
+        }
+    };
+    let rules = rules::parse_rules(&ctx, &file, metrics_path.as_ref())?;
+    let limits = Limits {
+        header_read_timeout: match &file.header_read_timeout_seconds {
+            None => Limits::default().header_read_timeout,
+            Some(t) if *t.get_ref() == 0 => {
+                return Err(ctx.err(
+                    Some(t.span()),
+                    "header_read_timeout_seconds",
+                    "must be larger than zero",
+                ));
+            }
+            Some(t) => Duration::from_secs(*t.get_ref()),
+        },
+        max_connections: match &file.max_connections {
+            None => Limits::default().max_connections,
+            Some(n) if *n.get_ref() == 0 => {
+                return Err(ctx.err(
+                    Some(n.span()),
+                    "max_connections",
+                    "must be larger than zero",
+                ));
+            }
+            Some(n) => *n.get_ref(),
+        },
+        drain_timeout: Duration::from_secs(file.shutdown_timeout_seconds.unwrap_or(10)),
+    };
+
+    let authenticator = providers::build_authenticator(&ctx, &file)?;
+    Ok(Plan {
+        listen,
+        upstream,
+        forwarding,
+        cors,
+        websocket,
+        metrics_path,
+        optional: file.optional_auth.unwrap_or(false),
+        sources,
+        profile,
+        rules,
+        limits,
+        authenticator,
+    })
+}

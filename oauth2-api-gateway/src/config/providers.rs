@@ -1,0 +1,182 @@
+//! `[providers.NAME]` and the key-set options, lowered into the library's builders.
+
+use std::time::Duration;
+
+use oauth2_api::{Algorithm, Authenticator, ConfigError, Provider};
+use toml::Spanned;
+
+use super::error::{Ctx, FileError};
+use super::schema::{FileConfig, OneOrMany, ProviderConfig};
+
+pub(super) fn build_authenticator(
+    ctx: &Ctx<'_>,
+    file: &FileConfig,
+) -> Result<Authenticator, FileError> {
+    let Some(providers) = &file.providers else {
+        return Err(ctx.err(
+            None,
+            "providers",
+            "at least one [providers.NAME] table is required",
+        ));
+    };
+    if providers.get_ref().is_empty() {
+        return Err(ctx.err(
+            Some(providers.span()),
+            "providers",
+            "at least one [providers.NAME] table is required",
+        ));
+    }
+    let mut builder = Authenticator::builder();
+    if let Some(m) = &file.key_refresh_minutes {
+        if *m.get_ref() == 0 {
+            return Err(ctx.err(
+                Some(m.span()),
+                "key_refresh_minutes",
+                "must be larger than zero",
+            ));
+        }
+        builder = builder.key_refresh(Duration::from_secs(m.get_ref().saturating_mul(60)));
+    }
+    if file.unknown_kid_min_interval_seconds.is_some() || file.unknown_kid_wait_ms.is_some() {
+        builder = builder.unknown_kid_refresh(
+            Duration::from_secs(file.unknown_kid_min_interval_seconds.unwrap_or(10)),
+            Duration::from_millis(file.unknown_kid_wait_ms.unwrap_or(2000)),
+        );
+    }
+    if let Some(ms) = file.first_load_wait_ms {
+        builder = builder.first_load_wait(Duration::from_millis(ms));
+    }
+    if file.fetch_connect_timeout_ms.is_some() || file.fetch_timeout_ms.is_some() {
+        builder = builder.fetch_timeouts(
+            Duration::from_millis(file.fetch_connect_timeout_ms.unwrap_or(2000)),
+            Duration::from_millis(file.fetch_timeout_ms.unwrap_or(5000)),
+        );
+    }
+    if let Some(n) = file.token_cache_entries {
+        builder = builder.token_cache(n);
+    }
+    if let Some(max) = file.max_key_document_bytes {
+        builder = builder.max_key_document_bytes(max);
+    }
+    if let Some(max) = file.max_token_bytes {
+        builder = builder.max_token_bytes(max);
+    }
+    for ca in &file.extra_ca_files {
+        let pem = std::fs::read_to_string(ca.get_ref()).map_err(|e| {
+            ctx.err(
+                Some(ca.span()),
+                "extra_ca_files",
+                format!("cannot read `{}`: {e}", ca.get_ref()),
+            )
+        })?;
+        builder = builder.add_root_certificate_pem(pem);
+    }
+    for (name, p) in providers.get_ref() {
+        builder = builder.provider(build_provider(ctx, name, p)?);
+    }
+    builder
+        .build()
+        .map_err(|e| ctx.err(None, e.field(), e.to_string()))
+}
+
+fn build_provider(
+    ctx: &Ctx<'_>,
+    name: &str,
+    spanned: &Spanned<ProviderConfig>,
+) -> Result<Provider, FileError> {
+    let p = spanned.get_ref();
+    let field = |f: &str| format!("providers.{name}.{f}");
+    let mut b = Provider::builder(name);
+    if let Some(i) = &p.issuer {
+        b = b.issuer(i.get_ref());
+    }
+    match p.audience.as_ref().map(Spanned::get_ref) {
+        Some(OneOrMany::One(a)) => b = b.audience(a),
+        Some(OneOrMany::Many(list)) => b = b.audiences(list.iter().cloned()),
+        None => {}
+    }
+    match p.keys.as_ref().map(Spanned::get_ref) {
+        Some(toml::Value::String(s)) => b = b.keys(s.clone()),
+        Some(v @ toml::Value::Table(_)) => {
+            let json = serde_json::to_string(v).map_err(|e| {
+                ctx.err(
+                    p.keys.as_ref().map(Spanned::span),
+                    field("keys"),
+                    e.to_string(),
+                )
+            })?;
+            b = b.jwks(json);
+        }
+        Some(_) => {
+            return Err(ctx.err(
+                p.keys.as_ref().map(Spanned::span),
+                field("keys"),
+                "must be a URL, a PEM or JSON string, or an inline JWK set table",
+            ));
+        }
+        None => {}
+    }
+    if let Some(m) = &p.key_refresh_minutes {
+        if *m.get_ref() == 0 {
+            return Err(ctx.err(
+                Some(m.span()),
+                field("key_refresh_minutes"),
+                "must be larger than zero",
+            ));
+        }
+        b = b.key_refresh(Duration::from_secs(m.get_ref().saturating_mul(60)));
+    }
+    if let Some(algs) = &p.algorithms {
+        let parsed = algs
+            .get_ref()
+            .iter()
+            .map(|a| {
+                a.parse::<Algorithm>()
+                    .map_err(|e| ctx.err(Some(algs.span()), field("algorithms"), e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        b = b.algorithms(parsed);
+    }
+    if let Some(l) = p.leeway_seconds {
+        b = b.leeway(Duration::from_secs(l));
+    }
+    for c in &p.required_claims {
+        b = b.require_claim(c.clone());
+    }
+    if p.dangerous_allow_http {
+        b = b.dangerous_allow_http();
+    }
+    if let Some(ca) = &p.extra_ca_file {
+        let pem = std::fs::read_to_string(ca.get_ref()).map_err(|e| {
+            ctx.err(
+                Some(ca.span()),
+                field("extra_ca_file"),
+                format!("cannot read `{}`: {e}", ca.get_ref()),
+            )
+        })?;
+        b = b.add_root_certificate_pem(pem);
+    }
+    if p.require_access_token_profile == Some(true) {
+        b = b.require_access_token_profile();
+    }
+    if let Some(on) = p.validate_nbf {
+        b = b.validate_nbf(on);
+    }
+    if let Some(on) = p.validate_iat {
+        b = b.validate_iat(on);
+    }
+    if let Some(m) = p.max_key_staleness_minutes {
+        b = b.max_key_staleness(Duration::from_secs(m.saturating_mul(60)));
+    }
+    b.build().map_err(|e: ConfigError| {
+        let span = match e.field() {
+            "issuer" => p.issuer.as_ref().map(Spanned::span),
+            "audience" => p.audience.as_ref().map(Spanned::span),
+            "keys" => p.keys.as_ref().map(Spanned::span),
+            "algorithms" => p.algorithms.as_ref().map(Spanned::span),
+            _ => None,
+        }
+        .or_else(|| Some(spanned.span()));
+        ctx.err(span, field(e.field()), e.message().to_owned())
+    })
+}

@@ -1,0 +1,105 @@
+//! The file's shape, as serde reads it: field names here are the public interface (scripts and
+//! config files depend on them). Unknown fields are errors.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileConfig {
+    pub(super) listen: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) public_paths: Vec<String>,
+    pub(super) upstream: Option<Spanned<String>>,
+    pub(super) upstream_timeout_seconds: Option<u64>,
+    #[serde(default)]
+    pub(super) forward_claims: BTreeMap<String, String>,
+    pub(super) forward_payload_header: Option<Spanned<String>>,
+    pub(super) cors: Option<Spanned<CorsConfig>>,
+    pub(super) key_refresh_minutes: Option<Spanned<u64>>,
+    pub(super) max_token_bytes: Option<usize>,
+    pub(super) websocket_rejection: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) extra_ca_files: Vec<Spanned<String>>,
+    pub(super) shutdown_timeout_seconds: Option<u64>,
+    pub(super) header_read_timeout_seconds: Option<Spanned<u64>>,
+    pub(super) max_connections: Option<Spanned<usize>>,
+    pub(super) metrics_path: Option<Spanned<String>>,
+    pub(super) unknown_kid_min_interval_seconds: Option<u64>,
+    pub(super) unknown_kid_wait_ms: Option<u64>,
+    pub(super) first_load_wait_ms: Option<u64>,
+    pub(super) fetch_connect_timeout_ms: Option<u64>,
+    pub(super) fetch_timeout_ms: Option<u64>,
+    pub(super) max_key_document_bytes: Option<usize>,
+    pub(super) token_cache_entries: Option<usize>,
+    pub(super) optional_auth: Option<bool>,
+    pub(super) token_sources: Option<Spanned<Vec<String>>>,
+    pub(super) error_profile: Option<Spanned<String>>,
+    pub(super) realm: Option<String>,
+    #[serde(default)]
+    pub(super) routes: Vec<Spanned<RouteConfig>>,
+    pub(super) providers: Option<Spanned<BTreeMap<String, Spanned<ProviderConfig>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CorsConfig {
+    #[serde(default)]
+    pub(super) allow_origins: Vec<String>,
+    #[serde(default)]
+    pub(super) allow_methods: Vec<String>,
+    #[serde(default)]
+    pub(super) allow_headers: Vec<String>,
+    #[serde(default)]
+    pub(super) expose_headers: Vec<String>,
+    #[serde(default)]
+    pub(super) allow_credentials: bool,
+    pub(super) max_age_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RouteConfig {
+    pub(super) prefix: String,
+    pub(super) methods: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) public: bool,
+    #[serde(default)]
+    pub(super) scopes: Vec<String>,
+    #[serde(default)]
+    pub(super) any_scopes: Vec<String>,
+    #[serde(default)]
+    pub(super) roles: Vec<String>,
+    #[serde(default)]
+    pub(super) any_roles: Vec<String>,
+    pub(super) role_claim: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProviderConfig {
+    pub(super) issuer: Option<Spanned<String>>,
+    pub(super) audience: Option<Spanned<OneOrMany>>,
+    pub(super) keys: Option<Spanned<toml::Value>>,
+    pub(super) key_refresh_minutes: Option<Spanned<u64>>,
+    pub(super) algorithms: Option<Spanned<Vec<String>>>,
+    pub(super) leeway_seconds: Option<u64>,
+    #[serde(default)]
+    pub(super) required_claims: Vec<String>,
+    #[serde(default)]
+    pub(super) dangerous_allow_http: bool,
+    pub(super) extra_ca_file: Option<Spanned<String>>,
+    pub(super) max_key_staleness_minutes: Option<u64>,
+    pub(super) validate_nbf: Option<bool>,
+    pub(super) validate_iat: Option<bool>,
+    pub(super) require_access_token_profile: Option<bool>,
+}

@@ -1,0 +1,173 @@
+//! Config file tests: every documented field parses, every error names file, line and field.
+
+use super::*;
+use http::Method;
+use oauth2_api::Algorithm;
+
+fn error(text: &str) -> String {
+    parse(Path::new("gw.toml"), text)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+}
+
+const PROVIDER: &str =
+    "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"https://i/jwks\"\n";
+
+#[test]
+fn missing_issuer_names_file_line_and_field() {
+    let e = error(
+        "listen = \"127.0.0.1:0\"\n\n[providers.p]\naudience = \"a\"\nkeys = \"https://i/jwks\"\n",
+    );
+    assert_eq!(e, "gw.toml:3: `providers.p.issuer`: is missing");
+}
+
+#[test]
+fn http_key_url_is_refused_on_its_line() {
+    let e = error(
+        "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"http://i/jwks\"\n",
+    );
+    assert!(
+        e.starts_with("gw.toml:4: `providers.p.keys`: an `http://` key URL is refused"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_fields_are_errors() {
+    let e = error(&format!("lisen = \"127.0.0.1:1\"\n{PROVIDER}"));
+    assert!(e.starts_with("gw.toml:1: `lisen`"), "{e}");
+    let e = error(&format!("{PROVIDER}audiance = \"x\"\n"));
+    assert!(e.starts_with("gw.toml:5: `audiance`"), "{e}");
+}
+
+#[test]
+fn claims_cannot_be_forwarded_in_reserved_headers() {
+    for h in [
+        "host",
+        "Authorization",
+        "x-forwarded-for",
+        "x_forwarded_host",
+        "content-length",
+    ] {
+        let e = error(&format!(
+            "upstream = \"http://127.0.0.1:9\"\nforward_claims = {{ sub = \"{h}\" }}\n{PROVIDER}"
+        ));
+        assert!(e.contains("reserved"), "{h}: {e}");
+    }
+}
+
+#[test]
+fn rules_that_could_never_apply_are_start_up_errors() {
+    let e = error(&format!(
+        "{PROVIDER}\n[[routes]]\nprefix = \"/orders\"\nscopes = [\"a\"]\n\n[[routes]]\nprefix = \"/orders/\"\nscopes = [\"b\"]\n"
+    ));
+    assert!(e.contains("`routes`"), "{e}");
+    assert!(
+        e.contains("[[routes]] `/orders` at line") && e.contains("[[routes]] `/orders/` at line"),
+        "names both rules: {e}"
+    );
+    let e = error(&format!(
+        "public_paths = [\"/health\"]\n{PROVIDER}\n[[routes]]\nprefix = \"/x\"\nmethods = [\"GET\", \"POST\"]\n\n[[routes]]\nprefix = \"/X\"\nmethods = [\"HEAD\"]\n"
+    ));
+    assert!(e.contains("could never apply"), "{e}");
+    assert!(parse(
+        Path::new("gw.toml"),
+        &format!("{PROVIDER}\n[[routes]]\nprefix = \"/x\"\nmethods = [\"DELETE\"]\n\n[[routes]]\nprefix = \"/x\"\n")
+    )
+    .is_ok());
+}
+
+#[test]
+fn bad_listen_address_is_named() {
+    let e = error(&format!("listen = \"localhost\"\n{PROVIDER}"));
+    assert!(e.starts_with("gw.toml:1: `listen`"), "{e}");
+}
+
+#[test]
+fn every_documented_field_parses() {
+    let text = r#"
+listen = "127.0.0.1:0"
+public_paths = ["/health"]
+upstream = "http://127.0.0.1:9000"
+upstream_timeout_seconds = 5
+forward_claims = { sub = "x-user-id" }
+forward_payload_header = "x-jwt-payload"
+key_refresh_minutes = 30
+max_token_bytes = 4096
+websocket_rejection = "http"
+extra_ca_files = []
+shutdown_timeout_seconds = 3
+header_read_timeout_seconds = 5
+max_connections = 100
+metrics_path = "/metrics"
+unknown_kid_min_interval_seconds = 20
+unknown_kid_wait_ms = 500
+first_load_wait_ms = 1000
+fetch_connect_timeout_ms = 1000
+fetch_timeout_ms = 2000
+max_key_document_bytes = 65536
+token_cache_entries = 5000
+optional_auth = true
+token_sources = ["header", "cookie:at", "query", "websocket"]
+error_profile = "rfc6750"
+realm = "orders"
+
+[cors]
+allow_origins = ["https://app.example.com"]
+allow_methods = ["GET"]
+allow_headers = ["authorization"]
+expose_headers = ["www-authenticate"]
+allow_credentials = true
+max_age_seconds = 600
+
+[providers.p]
+issuer = "https://i"
+audience = ["a", "b"]
+keys = "https://i/jwks"
+key_refresh_minutes = 10
+algorithms = ["RS256", "ES256"]
+leeway_seconds = 30
+required_claims = ["sub"]
+dangerous_allow_http = false
+max_key_staleness_minutes = 1440
+validate_nbf = true
+validate_iat = false
+require_access_token_profile = true
+
+[[routes]]
+prefix = "/orders"
+methods = ["POST"]
+scopes = ["orders:write"]
+any_scopes = ["orders:admin"]
+roles = ["clerk"]
+any_roles = ["admin"]
+role_claim = "realm_access.roles"
+
+[[routes]]
+prefix = "/docs/"
+public = true
+"#;
+    let gw = parse(Path::new("gw.toml"), text).expect("parses");
+    assert_eq!(gw.metrics_path.as_deref(), Some("/metrics"));
+    assert_eq!(gw.websocket, WebSocketRejection::HttpError);
+    assert!(gw.upstream.is_some() && gw.cors.is_some());
+    let p = gw.authenticator.providers().next().expect("provider");
+    assert_eq!(p.algorithms(), [Algorithm::RS256, Algorithm::ES256]);
+    assert!(gw.optional);
+    assert_eq!(gw.sources.len(), 4);
+    assert!(matches!(gw.profile, Profile::Rfc6750(ref r) if r == "orders"));
+    let rule = |m: Method, p: &str| gw.rules.pick(&m, p).map(ToString::to_string);
+    assert!(rule(Method::POST, "/orders/1").is_some_and(|r| r.contains("`/orders`")));
+    assert!(rule(Method::GET, "/docs/a").is_some_and(|r| r.contains("`/docs/`")));
+    assert!(rule(Method::GET, "/metrics").is_some_and(|r| r.contains("metrics_path")));
+}
+
+#[test]
+fn inline_jwk_set_table_and_audience_list_parse() {
+    let jwk = r#"keys = { keys = [{ kty = "OKP", crv = "Ed25519", x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid = "k" }] }"#;
+    let text = format!("[providers.p]\nissuer = \"https://i\"\naudience = [\"a\", \"b\"]\n{jwk}\n");
+    let gw = parse(Path::new("gw.toml"), &text).expect("parses");
+    let p = gw.authenticator.providers().next().expect("provider");
+    assert_eq!(p.audiences(), ["a", "b"]);
+}
