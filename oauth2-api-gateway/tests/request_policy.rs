@@ -300,6 +300,7 @@ async fn setup(extra: &str) -> Setup {
 
 /// Sends one request as `caller`; a violation when the upstream served a resource the caller
 /// may not reach, or received another path than the canonical one the gateway matched.
+#[must_use]
 async fn check(
     s: &Setup,
     caller: &Caller,
@@ -425,6 +426,7 @@ async fn method_overrides_and_rewrite_headers_cannot_move_a_request_past_its_rul
         vec![("X-Rewrite-URL", "/admin".into())],
         vec![("x_original_url", "/admin".into())],
     ];
+    let mut violations = Vec::new();
     for caller in &s.callers {
         for method in ["GET", "POST"] {
             for path in ["/docs/x", "/orders/1"] {
@@ -435,12 +437,14 @@ async fn method_overrides_and_rewrite_headers_cannot_move_a_request_past_its_rul
                     "?_METHOD=DELETE",
                 ] {
                     for extra in &headers {
-                        check(&s, caller, method, &format!("{path}{query}"), extra).await;
+                        let target = format!("{path}{query}");
+                        violations.extend(check(&s, caller, method, &target, extra).await);
                     }
                 }
             }
         }
     }
+    assert_none(&violations);
 }
 
 /// Two `[[routes]]` for the same prefix: the DELETE-only one (listed second) wins for DELETE.
