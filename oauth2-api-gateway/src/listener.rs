@@ -1,21 +1,30 @@
-//! The listener: accepts connections within [`Limits`], serves each with hyper, and drains on
-//! shutdown.
+//! The listener: accepts connections within [`Limits`], serves each with hyper (HTTP/1.1, and
+//! HTTP/2 with prior knowledge), and drains on shutdown.
 //!
 //! `axum::serve` installs no timer, so hyper's header-read timeout cannot run and a client
 //! that sends half a request head holds its connection (and a descriptor) forever; nor does
 //! it bound how many connections are open. Here:
-//! - a client has `header_read_timeout` to send a complete request head; an idle keep-alive
-//!   connection waiting for its next request is closed after the same time;
+//! - a client has `header_read_timeout` to show which protocol it speaks (the first bytes),
+//!   then, on HTTP/1.1, to send each complete request head; an HTTP/1.1 keep-alive connection
+//!   waiting for its next request is closed after the same time;
+//! - a connection whose client sends no byte for `idle_timeout` is shut down gracefully
+//!   (requests in flight finish; HTTP/2 gets a GOAWAY);
 //! - at most `max_connections` connections are served at once; while the limit is reached
 //!   the gateway stops accepting (new connections wait in the kernel's accept queue) and
 //!   logs it once per episode;
 //! - a failed `accept` (descriptors exhausted) is logged and retried after a short pause,
-//!   never a busy loop or an exit.
+//!   never a busy loop or an exit;
+//! - on shutdown, accepting stops, every connection is shut down gracefully, and the process
+//!   waits for them at most `drain_timeout`.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -23,12 +32,16 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
 use tower_service::Service as _;
 
 use crate::config::Limits;
+
+/// The first bytes of every HTTP/2 prior-knowledge connection (RFC 9113 section 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Serves `app` on `listener` within `limits` until `shutdown` completes, then lets in-flight
 /// requests finish for at most the limits' drain timeout.
@@ -50,14 +63,19 @@ pub async fn run(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let drain = limits.drain_timeout;
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(20)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    let builder = Arc::new(builder);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+    let (stop_tx, stop_rx) = watch::channel(false);
     let mut at_limit = false;
     tokio::pin!(shutdown);
     loop {
@@ -90,27 +108,186 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            let mut app = app.clone();
-            async move { Ok::<_, Infallible>(app.call(req).await.unwrap_or_else(|e| match e {})) }
-        });
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection.into_owned());
+        let (app, builder, stop) = (app.clone(), Arc::clone(&builder), stop_rx.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
+            serve_connection(stream, peer, app, &builder, limits, stop).await;
             drop(permit);
         });
     }
     drop(listener);
     tracing::info!("shutting down: draining in-flight requests");
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(drain) => {
-            tracing::warn!(seconds = drain.as_secs(), "drain timed out; closing remaining connections");
+    let _ = stop_tx.send(true);
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(limits.drain_timeout, permits.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            seconds = limits.drain_timeout.as_secs(),
+            "drain timed out; closing remaining connections"
+        );
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    builder: &auto::Builder<TokioExecutor>,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) {
+    // Until the protocol is known, hyper's own timers do not run.
+    match tokio::time::timeout(limits.header_read_timeout, protocol_known(&stream)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) | Err(_) => return,
+    }
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Tracked {
+        inner: stream,
+        activity: Arc::clone(&activity),
+    });
+    let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+        let mut app = app.clone();
+        async move { Ok::<_, Infallible>(app.call(req).await.unwrap_or_else(|e| match e {})) }
+    });
+    let connection = builder.serve_connection_with_upgrades(io, service);
+    tokio::pin!(connection);
+    let mut closing = false;
+    // A graceful HTTP/2 shutdown waits for the client to acknowledge it; a silent client never
+    // does, so after an idle shutdown the connection gets `header_read_timeout` more, then is
+    // closed.
+    let mut hard_close = None;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = stop.wait_for(|stop| *stop), if !closing => {
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            () = activity.idle_for(limits.idle_timeout), if !closing => {
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+                hard_close = Some(Box::pin(activity.idle_for(limits.idle_timeout + limits.header_read_timeout)));
+            }
+            () = async {
+                match hard_close.as_mut() {
+                    Some(deadline) => deadline.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                tracing::debug!("closing a connection whose client stayed silent");
+                return;
+            }
         }
+    }
+}
+
+/// Waits until the first bytes tell HTTP/1 from the HTTP/2 preface (or the peer closes).
+async fn protocol_known(stream: &TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 24];
+    loop {
+        let n = stream.peek(&mut buf).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        if n >= H2_PREFACE.len() || buf[..n] != H2_PREFACE[..n] {
+            return Ok(());
+        }
+        // Part of the preface: wait for more without spinning.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// When the client last sent a byte.
+#[derive(Debug)]
+struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Completes once no byte has moved for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let last = self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+            let deadline = last + limit;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+/// A stream that records when the client last sent a byte. Writes do not count: the server's
+/// own keep-alive pings must not keep a silent client's connection open, and a shutdown after
+/// silence is graceful, so a response still being written finishes.
+#[derive(Debug)]
+struct Tracked {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }

@@ -30,6 +30,9 @@ pub(crate) struct Proxy {
     upstream: Upstream,
     forwarding: Forwarding,
     client: Client<HttpConnector, Body>,
+    /// HTTP/2 with prior knowledge, for requests that came as HTTP/2 (gRPC): trailers and
+    /// streams go through as they are.
+    h2_client: Client<HttpConnector, Body>,
     /// Normalised names (lowercase, `_` as `-`) of every header the gateway vouches for.
     vouched: Vec<String>,
 }
@@ -66,7 +69,10 @@ impl Proxy {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(upstream.timeout));
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = Client::builder(TokioExecutor::new()).build(connector.clone());
+        let h2_client = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build(connector);
         let vouched = forwarding
             .header_names()
             .map(|h| normalised(h.as_str()))
@@ -77,6 +83,7 @@ impl Proxy {
             upstream,
             forwarding,
             client,
+            h2_client,
             vouched,
         }
     }
@@ -98,8 +105,13 @@ const HOP_BY_HOP: [&str; 8] = [
 ];
 
 /// Removes hop-by-hop headers (RFC 9110 section 7.6.1), including those the `Connection`
-/// header names. `Upgrade` is kept only for a WebSocket upgrade.
+/// header names. `Upgrade` is kept only for a WebSocket upgrade; `TE: trailers` is kept (gRPC
+/// needs it end to end, and it is the one `TE` value HTTP/2 allows).
 fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let trailers = headers
+        .get_all(header::TE)
+        .iter()
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -114,6 +126,9 @@ fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
     for name in HOP_BY_HOP {
         headers.remove(name);
+    }
+    if trailers {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
     }
     if keep_upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
@@ -246,7 +261,13 @@ async fn forward(
     }
     let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
 
-    let sent = tokio::time::timeout(proxy.upstream.timeout, proxy.client.request(req)).await;
+    let client = if req.version() == http::Version::HTTP_2 {
+        &proxy.h2_client
+    } else {
+        *req.version_mut() = http::Version::HTTP_11;
+        &proxy.client
+    };
+    let sent = tokio::time::timeout(proxy.upstream.timeout, client.request(req)).await;
     let mut response = match sent {
         Err(_) => {
             tracing::warn!(upstream = %proxy.upstream.authority, "upstream timed out");
@@ -297,12 +318,19 @@ mod tests {
         );
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-secret", HeaderValue::from_static("1"));
-        h.insert("te", HeaderValue::from_static("trailers"));
+        h.insert("te", HeaderValue::from_static("gzip"));
         h.insert("upgrade", HeaderValue::from_static("h2c"));
         h.insert("x-kept", HeaderValue::from_static("1"));
         strip_hop_by_hop(&mut h, false);
         let names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["x-kept"]);
+        let mut h = HeaderMap::new();
+        h.insert("te", HeaderValue::from_static("trailers"));
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(
+            h.get("te").map(HeaderValue::as_bytes),
+            Some(&b"trailers"[..])
+        );
     }
 
     #[test]

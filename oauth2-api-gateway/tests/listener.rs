@@ -106,3 +106,41 @@ async fn half_sent_heads_and_idle_connections_are_closed_and_cannot_starve_other
         "closed after the timeout, not at once: {took:?}"
     );
 }
+
+/// An HTTP/2 connection whose client goes silent is closed after `idle_timeout_seconds`
+/// (hyper's HTTP/2 server has no idle timeout of its own; its keep-alive pings do not count).
+#[tokio::test]
+async fn a_silent_http2_connection_is_closed_after_the_idle_timeout() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("idle-h2");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nidle_timeout_seconds = 1\nheader_read_timeout_seconds = 1\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = support::start(&config);
+    let addr = gw.base.strip_prefix("http://").unwrap().to_owned();
+    let mut h2 = TcpStream::connect(&addr).await.unwrap();
+    // The preface and an empty SETTINGS frame, then silence.
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let took = closed_within(&mut h2, Duration::from_secs(8))
+        .await
+        .expect("a silent HTTP/2 connection is closed");
+    assert!(
+        took >= Duration::from_millis(900),
+        "not before the timeout: {took:?}"
+    );
+
+    // A client that sends nothing at all is cut when the protocol is not known in time.
+    let mut mute = TcpStream::connect(&addr).await.unwrap();
+    assert!(
+        closed_within(&mut mute, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a connection that never sends a byte is closed"
+    );
+}

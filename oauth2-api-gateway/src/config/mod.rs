@@ -90,6 +90,8 @@ pub struct Limits {
     pub(crate) header_read_timeout: Duration,
     /// Connections served at once; further ones wait in the kernel's accept queue.
     pub(crate) max_connections: usize,
+    /// A connection on which no byte moves for this long is shut down gracefully.
+    pub(crate) idle_timeout: Duration,
     /// On shutdown, how long in-flight requests may take.
     pub(crate) drain_timeout: Duration,
 }
@@ -99,6 +101,7 @@ impl Default for Limits {
         Self {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            idle_timeout: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(10),
         }
     }
@@ -117,6 +120,14 @@ impl Limits {
     #[must_use]
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
+        self
+    }
+
+    /// A connection on which no byte moves for this long is shut down gracefully (requests in
+    /// flight finish).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
         self
     }
 
@@ -310,6 +321,17 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
                 ));
             }
             Some(n) => *n.get_ref(),
+        },
+        idle_timeout: match &file.idle_timeout_seconds {
+            None => Limits::default().idle_timeout,
+            Some(t) if *t.get_ref() == 0 => {
+                return Err(ctx.err(
+                    Some(t.span()),
+                    "idle_timeout_seconds",
+                    "must be larger than zero",
+                ));
+            }
+            Some(t) => Duration::from_secs(*t.get_ref()),
         },
         drain_timeout: Duration::from_secs(file.shutdown_timeout_seconds.unwrap_or(10)),
     };

@@ -26,6 +26,7 @@ pub(super) struct FileConfig {
     pub(super) shutdown_timeout_seconds: Option<u64>,
     pub(super) header_read_timeout_seconds: Option<Spanned<u64>>,
     pub(super) max_connections: Option<Spanned<usize>>,
+    pub(super) idle_timeout_seconds: Option<Spanned<u64>>,
     pub(super) metrics_path: Option<Spanned<String>>,
     pub(super) unknown_kid_min_interval_seconds: Option<u64>,
     pub(super) unknown_kid_wait_ms: Option<u64>,

@@ -100,6 +100,7 @@ extra_ca_files = []
 shutdown_timeout_seconds = 3
 header_read_timeout_seconds = 5
 max_connections = 100
+idle_timeout_seconds = 30
 metrics_path = "/metrics"
 unknown_kid_min_interval_seconds = 20
 unknown_kid_wait_ms = 500
