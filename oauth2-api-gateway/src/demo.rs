@@ -149,6 +149,7 @@ pub async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, String> 
         rules: Rules::new(["/", "/health", "/metrics"].map(|p| Rule::path(p).public()))
             .map_err(|e| e.to_string())?,
         limits: Limits::default().drain_timeout(Duration::from_secs(5)),
+        tls: None,
         authenticator,
     };
     let result = server::serve_plan(gateway, listener).await;

@@ -20,9 +20,11 @@ mod echo;
 mod listener;
 mod proxy;
 mod server;
+mod tls;
 #[cfg(feature = "dev-tools")]
 pub mod token_cmd;
 
 pub use config::{FileError, Limits, Plan, load};
-pub use listener::run;
+pub use listener::{run, run_tls};
 pub use server::{check_file, router, serve_file};
+pub use tls::ServerTls;

@@ -36,9 +36,21 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tower_service::Service as _;
 
 use crate::config::Limits;
+use crate::tls::ServerTls;
+
+/// Aborts a background task when dropped.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// The first bytes of every HTTP/2 prior-knowledge connection (RFC 9113 section 3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -63,6 +75,28 @@ pub async fn run(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
+    run_tls(listener, app, limits, None, shutdown).await;
+}
+
+/// [`run`], with TLS on the listener when `tls` is given: the handshake must finish within the
+/// header-read timeout, ALPN offers `h2` and `http/1.1`, and the certificate files are read
+/// again when they change (checked every 5 s).
+pub async fn run_tls(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    tls: Option<ServerTls>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let acceptor = match tls.as_ref().map(ServerTls::server_config) {
+        None => None,
+        Some(Ok(config)) => Some(TlsAcceptor::from(config)),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "cannot set up TLS; not serving");
+            return;
+        }
+    };
+    let _watch = tls.map(|tls| AbortOnDrop(tls.watch(Duration::from_secs(5))));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -109,8 +143,9 @@ pub async fn run(
         };
         let _ = stream.set_nodelay(true);
         let (app, builder, stop) = (app.clone(), Arc::clone(&builder), stop_rx.clone());
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            serve_connection(stream, peer, app, &builder, limits, stop).await;
+            serve_connection(stream, peer, app, &builder, limits, acceptor, stop).await;
             drop(permit);
         });
     }
@@ -135,18 +170,68 @@ async fn serve_connection(
     app: Router,
     builder: &auto::Builder<TokioExecutor>,
     limits: Limits,
-    mut stop: watch::Receiver<bool>,
+    tls: Option<TlsAcceptor>,
+    stop: watch::Receiver<bool>,
 ) {
-    // Until the protocol is known, hyper's own timers do not run.
-    match tokio::time::timeout(limits.header_read_timeout, protocol_known(&stream)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) | Err(_) => return,
-    }
     let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(Tracked {
+    let tracked = Tracked {
         inner: stream,
         activity: Arc::clone(&activity),
-    });
+    };
+    match tls {
+        None => {
+            // Until the protocol is known, hyper's own timers do not run.
+            let known =
+                tokio::time::timeout(limits.header_read_timeout, protocol_known(&tracked.inner));
+            if !matches!(known.await, Ok(Ok(()))) {
+                return;
+            }
+            serve_io(
+                TokioIo::new(tracked),
+                activity,
+                peer,
+                app,
+                builder,
+                limits,
+                stop,
+            )
+            .await;
+        }
+        Some(acceptor) => {
+            let handshake =
+                tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tracked));
+            match handshake.await {
+                Ok(Ok(stream)) => {
+                    serve_io(
+                        TokioIo::new(stream),
+                        activity,
+                        peer,
+                        app,
+                        builder,
+                        limits,
+                        stop,
+                    )
+                    .await;
+                }
+                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!("TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve_io<I>(
+    io: TokioIo<I>,
+    activity: Arc<Activity>,
+    peer: SocketAddr,
+    app: Router,
+    builder: &auto::Builder<TokioExecutor>,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
         let mut app = app.clone();

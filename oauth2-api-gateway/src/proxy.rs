@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{StatusCode, Uri};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -29,10 +30,12 @@ use crate::config::{Forwarding, Upstream};
 pub(crate) struct Proxy {
     upstream: Upstream,
     forwarding: Forwarding,
-    client: Client<HttpConnector, Body>,
+    client: Client<HttpsConnector<HttpConnector>, Body>,
     /// HTTP/2 with prior knowledge, for requests that came as HTTP/2 (gRPC): trailers and
     /// streams go through as they are.
-    h2_client: Client<HttpConnector, Body>,
+    h2_client: Client<HttpsConnector<HttpConnector>, Body>,
+    /// `https` when the gateway's own listener speaks TLS.
+    proto: HeaderValue,
     /// Normalised names (lowercase, `_` as `-`) of every header the gateway vouches for.
     vouched: Vec<String>,
 }
@@ -65,14 +68,28 @@ fn normalised(name: &str) -> String {
 }
 
 impl Proxy {
-    pub(crate) fn new(upstream: Upstream, forwarding: Forwarding) -> Self {
+    pub(crate) fn new(upstream: Upstream, forwarding: Forwarding, https_listener: bool) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(upstream.timeout));
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector.clone());
+        // http:// upstreams never use the TLS settings; https:// ones always have them.
+        connector.enforce_http(false);
+        let tls = upstream.tls.clone();
+        let h1 = HttpsConnectorBuilder::new()
+            .with_tls_config(tls.clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector.clone());
+        let h2 = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http2()
+            .wrap_connector(connector);
+        let client = Client::builder(TokioExecutor::new()).build(h1);
         let h2_client = Client::builder(TokioExecutor::new())
             .http2_only(true)
-            .build(connector);
+            .build(h2);
+        let proto = HeaderValue::from_static(if https_listener { "https" } else { "http" });
         let vouched = forwarding
             .header_names()
             .map(|h| normalised(h.as_str()))
@@ -84,6 +101,7 @@ impl Proxy {
             forwarding,
             client,
             h2_client,
+            proto,
             vouched,
         }
     }
@@ -228,7 +246,7 @@ async fn forward(
     if let Ok(v) = HeaderValue::from_str(&peer.ip().to_string()) {
         headers.insert("x-forwarded-for", v);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    headers.insert("x-forwarded-proto", proxy.proto.clone());
     if let Some(host) = original_host {
         headers.insert("x-forwarded-host", host);
     }

@@ -72,6 +72,7 @@ pub fn router(gateway: &Plan) -> Result<Router, String> {
         Some(upstream) => crate::proxy::router(Arc::new(crate::proxy::Proxy::new(
             upstream.clone(),
             gateway.forwarding.clone(),
+            gateway.tls.is_some(),
         ))),
     };
     if let Some(path) = &gateway.metrics_path {
@@ -136,9 +137,17 @@ fn metrics_handle() -> Result<metrics_exporter_prometheus::PrometheusHandle, Str
 pub(crate) async fn serve_plan(plan: Plan, listener: TcpListener) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(address = %local, mode = plan.mode(), "gateway listening");
-    println!("listening on http://{local}");
+    let scheme = if plan.tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{local}");
     let app = router(&plan)?;
-    crate::listener::run(listener, app, plan.limits, shutdown_signal()).await;
+    crate::listener::run_tls(
+        listener,
+        app,
+        plan.limits,
+        plan.tls.clone(),
+        shutdown_signal(),
+    )
+    .await;
     tracing::info!("stopped");
     Ok(())
 }

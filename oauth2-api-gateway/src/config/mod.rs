@@ -29,12 +29,17 @@ use error::Ctx;
 pub use error::FileError;
 use schema::FileConfig;
 
+use crate::tls::ServerTls;
+
 /// Where to send authenticated requests in proxy mode.
 #[derive(Debug, Clone)]
 pub(crate) struct Upstream {
     pub(crate) scheme: http::uri::Scheme,
     pub(crate) authority: http::uri::Authority,
     pub(crate) timeout: Duration,
+    /// For `https://` upstreams: platform roots, extra CAs, optional client certificate (for
+    /// `http://` ones: no roots, never used).
+    pub(crate) tls: rustls::ClientConfig,
 }
 
 /// How claims are forwarded to the upstream.
@@ -79,6 +84,8 @@ pub struct Plan {
     /// `[[routes]]`, `public_paths` and the metrics path, as one rule table.
     pub(crate) rules: Rules,
     pub(crate) limits: Limits,
+    /// TLS on the listener.
+    pub(crate) tls: Option<ServerTls>,
     pub(crate) authenticator: Authenticator,
 }
 
@@ -162,6 +169,12 @@ impl Plan {
         self.limits
     }
 
+    /// TLS on the listener, when `tls_cert_file` and `tls_key_file` are set.
+    #[must_use]
+    pub fn tls(&self) -> Option<&ServerTls> {
+        self.tls.as_ref()
+    }
+
     /// The authenticator the plan's providers make.
     #[must_use]
     pub fn authenticator(&self) -> &Authenticator {
@@ -207,11 +220,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
 
     let upstream = match &file.upstream {
         None => None,
-        Some(u) => Some(upstream::parse_upstream(
-            &ctx,
-            u,
-            file.upstream_timeout_seconds.unwrap_or(30),
-        )?),
+        Some(u) => Some(upstream::parse_upstream(&ctx, u, &file)?),
     };
 
     let forwarding = upstream::parse_forwarding(&ctx, &file)?;
@@ -298,6 +307,27 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
             ));
         }
     };
+    let tls = match (&file.tls_cert_file, &file.tls_key_file) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => Some(
+            ServerTls::load(Path::new(cert.get_ref()), Path::new(key.get_ref()))
+                .map_err(|e| ctx.err(Some(cert.span()), "tls_cert_file", e))?,
+        ),
+        (Some(c), None) => {
+            return Err(ctx.err(
+                Some(c.span()),
+                "tls_key_file",
+                "tls_cert_file needs tls_key_file",
+            ));
+        }
+        (None, Some(k)) => {
+            return Err(ctx.err(
+                Some(k.span()),
+                "tls_cert_file",
+                "tls_key_file needs tls_cert_file",
+            ));
+        }
+    };
     let rules = rules::parse_rules(&ctx, &file, metrics_path.as_ref())?;
     let limits = Limits {
         header_read_timeout: match &file.header_read_timeout_seconds {
@@ -349,6 +379,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
         profile,
         rules,
         limits,
+        tls,
         authenticator,
     })
 }

@@ -15,6 +15,12 @@ pub(super) struct FileConfig {
     pub(super) upstream: Option<Spanned<String>>,
     pub(super) upstream_timeout_seconds: Option<u64>,
     #[serde(default)]
+    pub(super) upstream_ca_files: Vec<String>,
+    pub(super) upstream_client_cert_file: Option<String>,
+    pub(super) upstream_client_key_file: Option<String>,
+    pub(super) tls_cert_file: Option<Spanned<String>>,
+    pub(super) tls_key_file: Option<Spanned<String>>,
+    #[serde(default)]
     pub(super) forward_claims: BTreeMap<String, String>,
     pub(super) forward_payload_header: Option<Spanned<String>>,
     pub(super) cors: Option<Spanned<CorsConfig>>,

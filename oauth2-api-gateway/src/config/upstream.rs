@@ -1,5 +1,6 @@
 //! Proxy mode: the upstream and the claims forwarded to it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use http::{HeaderName, Uri};
@@ -8,12 +9,14 @@ use toml::Spanned;
 use super::error::{Ctx, FileError};
 use super::schema::FileConfig;
 use super::{Forwarding, Upstream};
+use crate::tls::UpstreamTls;
 
 pub(super) fn parse_upstream(
     ctx: &Ctx<'_>,
     u: &Spanned<String>,
-    timeout: u64,
+    file: &FileConfig,
 ) -> Result<Upstream, FileError> {
+    let timeout = file.upstream_timeout_seconds.unwrap_or(30);
     let bad = |m: &str| ctx.err(Some(u.span()), "upstream", m.to_owned());
     let uri: Uri = u
         .get_ref()
@@ -23,11 +26,44 @@ pub(super) fn parse_upstream(
         .scheme()
         .cloned()
         .ok_or_else(|| bad("has no scheme (http://...)"))?;
-    if scheme != http::uri::Scheme::HTTP {
-        return Err(bad(
-            "only http:// upstreams are supported (the gateway terminates TLS-less traffic on a private network)",
+    let https = scheme == http::uri::Scheme::HTTPS;
+    if !https && scheme != http::uri::Scheme::HTTP {
+        return Err(bad("must be an http:// or https:// URL"));
+    }
+    let tls_fields = !file.upstream_ca_files.is_empty()
+        || file.upstream_client_cert_file.is_some()
+        || file.upstream_client_key_file.is_some();
+    if tls_fields && !https {
+        return Err(ctx.err(
+            None,
+            "upstream_ca_files",
+            "upstream TLS settings need an https:// upstream",
         ));
     }
+    let client_cert = match (
+        &file.upstream_client_cert_file,
+        &file.upstream_client_key_file,
+    ) {
+        (None, None) => None,
+        (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
+        _ => {
+            return Err(ctx.err(
+                None,
+                "upstream_client_cert_file",
+                "set both upstream_client_cert_file and upstream_client_key_file, or neither",
+            ));
+        }
+    };
+    let tls = if https {
+        UpstreamTls {
+            ca_files: file.upstream_ca_files.iter().map(PathBuf::from).collect(),
+            client_cert,
+        }
+        .client_config()
+    } else {
+        UpstreamTls::unused_config()
+    }
+    .map_err(|e| ctx.err(None, "upstream_ca_files", e))?;
     let authority = uri.authority().cloned().ok_or_else(|| bad("has no host"))?;
     if uri.path() != "/" && !uri.path().is_empty() {
         return Err(bad("must not have a path"));
@@ -39,6 +75,7 @@ pub(super) fn parse_upstream(
         scheme,
         authority,
         timeout: Duration::from_secs(timeout),
+        tls,
     })
 }
 
