@@ -172,3 +172,37 @@ fn inline_jwk_set_table_and_audience_list_parse() {
     let p = gw.authenticator.providers().next().expect("provider");
     assert_eq!(p.audiences(), ["a", "b"]);
 }
+
+#[test]
+fn tls_fields_parse_and_are_checked() {
+    let dir = std::env::temp_dir().join(format!("gw-tls-fields-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    let (cert_path, key_path) = (dir.join("c.pem"), dir.join("k.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("write");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write");
+    let (c, k) = (cert_path.display(), key_path.display());
+    let text = format!(
+        "upstream = \"https://127.0.0.1:9443\"\nupstream_ca_files = [\"{c}\"]\nupstream_client_cert_file = \"{c}\"\nupstream_client_key_file = \"{k}\"\ntls_cert_file = \"{c}\"\ntls_key_file = \"{k}\"\n{PROVIDER}"
+    );
+    let plan = parse(Path::new("gw.toml"), &text).expect("parses");
+    assert!(plan.tls().is_some());
+    let e = error(&format!("tls_cert_file = \"{c}\"\n{PROVIDER}"));
+    assert!(e.contains("`tls_key_file`"), "{e}");
+    let e = error(&format!(
+        "upstream = \"http://127.0.0.1:9000\"\nupstream_ca_files = [\"{c}\"]\n{PROVIDER}"
+    ));
+    assert!(e.contains("https://"), "{e}");
+    let e = error(&format!(
+        "tls_cert_file = \"{k}\"\ntls_key_file = \"{k}\"\n{PROVIDER}"
+    ));
+    assert!(
+        e.contains("`tls_cert_file`") && !e.contains("PRIVATE KEY"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
