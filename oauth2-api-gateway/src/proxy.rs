@@ -5,8 +5,13 @@
 //! of the same name is removed, and WebSocket upgrades are passed through once authenticated.
 //! Upstream down: 502; no response head within the timeout: 504.
 
+use std::future::Future as _;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -21,7 +26,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use oauth2_api::Authenticated;
 use serde_json::{Value, json};
-use tower_oauth2_api::query_without;
+use tower_oauth2_api::{is_websocket_upgrade, query_without};
 
 use crate::config::{Forwarding, Upstream};
 
@@ -155,18 +160,70 @@ fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
-fn is_websocket(method: &http::Method, headers: &HeaderMap) -> bool {
-    let has = |name: header::HeaderName, token: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
-    };
-    method == http::Method::GET
-        && has(header::UPGRADE, "websocket")
-        && has(header::CONNECTION, "upgrade")
+/// A request body that fails when the client pauses longer than the limit between two pieces
+/// (or before the first), so a stalled upload cannot hold an upstream connection.
+struct PausingBody {
+    inner: Body,
+    limit: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    paused: Arc<AtomicBool>,
+}
+
+impl PausingBody {
+    fn new(inner: Body, limit: Duration, paused: Arc<AtomicBool>) -> Self {
+        Self {
+            inner,
+            limit,
+            sleep: Box::pin(tokio::time::sleep(limit)),
+            paused,
+        }
+    }
+}
+
+/// The error a [`PausingBody`] ends with.
+#[derive(Debug)]
+struct BodyPaused;
+
+impl std::fmt::Display for BodyPaused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the client paused its request body too long")
+    }
+}
+
+impl std::error::Error for BodyPaused {}
+
+impl http_body::Body for PausingBody {
+    type Data = bytes::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let next = tokio::time::Instant::now() + this.limit;
+                this.sleep.as_mut().reset(next);
+                Poll::Ready(frame.map(|r| r.map_err(Into::into)))
+            }
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.paused.store(true, Ordering::Relaxed);
+                    Poll::Ready(Some(Err(Box::new(BodyPaused))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 fn claim_header_value(value: &Value) -> Option<HeaderValue> {
@@ -201,7 +258,7 @@ async fn forward(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut req: Request,
 ) -> Response {
-    let websocket = is_websocket(req.method(), req.headers());
+    let websocket = is_websocket_upgrade(req.method(), req.headers());
     let original_host = req.headers().get(header::HOST).cloned().or_else(|| {
         req.uri()
             .authority()
@@ -278,6 +335,9 @@ async fn forward(
         }
     }
     let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
+    let paused = Arc::new(AtomicBool::new(false));
+    let limit = proxy.upstream.body_timeout;
+    let mut req = req.map(|body| Body::new(PausingBody::new(body, limit, Arc::clone(&paused))));
 
     let client = if req.version() == http::Version::HTTP_2 {
         &proxy.h2_client
@@ -290,6 +350,9 @@ async fn forward(
         Err(_) => {
             tracing::warn!(upstream = %proxy.upstream.authority, "upstream timed out");
             return error(StatusCode::GATEWAY_TIMEOUT, "upstream timed out");
+        }
+        Ok(Err(_)) if paused.load(Ordering::Relaxed) => {
+            return error(StatusCode::REQUEST_TIMEOUT, "request body timed out");
         }
         Ok(Err(e)) => {
             tracing::warn!(upstream = %proxy.upstream.authority, error = %e, "upstream unreachable");

@@ -144,3 +144,58 @@ async fn a_silent_http2_connection_is_closed_after_the_idle_timeout() {
         "a connection that never sends a byte is closed"
     );
 }
+
+/// Proxy mode: a client that stalls its request body gets 408 after
+/// `request_body_timeout_seconds`, instead of holding an upstream connection.
+#[tokio::test]
+async fn a_stalled_request_body_is_cut_with_408() {
+    let (issuer, jwks) = issuer().await;
+    let app = axum::Router::new()
+        .fallback(|body: axum::body::Bytes| async move { format!("got {} bytes", body.len()) });
+    let up = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up_addr = up.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(up, app).await.unwrap() });
+    let dir = TempDir::new("body");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nupstream = \"http://{up_addr}\"\nrequest_body_timeout_seconds = 1\npublic_paths = [\"/up\"]\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = support::start(&config);
+    let addr = gw.base.strip_prefix("http://").unwrap().to_owned();
+    // A complete body goes through.
+    let mut ok = TcpStream::connect(&addr).await.unwrap();
+    ok.write_all(b"POST /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 10\r\n\r\n0123456789")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), ok.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("got 10 bytes"),
+        "{answer}"
+    );
+    // 10 of 100 announced bytes, then silence.
+    let mut stalled = TcpStream::connect(&addr).await.unwrap();
+    stalled
+        .write_all(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), stalled.read(&mut buf))
+        .await
+        .expect("the gateway answers a stalled body")
+        .unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -47,3 +47,42 @@ async fn a_loaded_plan_routes_on_the_canonical_path() {
     assert_eq!(get(&app, "/docs/..;/admin").await.0, 400);
     assert_eq!(get(&app, "/docsecret").await.0, 400);
 }
+
+/// OPTIONS: a CORS preflight is answered by `[cors]` before any rule; without `[cors]` an
+/// OPTIONS request is governed like any other (here: it needs a token).
+#[tokio::test]
+async fn preflights_are_answered_by_cors_before_the_rules() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("router-cors");
+    let preflight = || {
+        Request::options("/orders")
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let with = dir.write(
+        "with.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\ncors = {{ allow_origins = [\"https://app.example\"], allow_methods = [\"GET\"], allow_headers = [\"authorization\"] }}\n{}\n[[routes]]\nprefix = \"/orders\"\nscopes = [\"orders:read\"]\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let app = oauth2_api_gateway::router(&oauth2_api_gateway::load(&with).unwrap()).unwrap();
+    let res = app.clone().oneshot(preflight()).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let without = dir.write(
+        "without.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\n{}\n[[routes]]\nprefix = \"/orders\"\nscopes = [\"orders:read\"]\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let app = oauth2_api_gateway::router(&oauth2_api_gateway::load(&without).unwrap()).unwrap();
+    assert_eq!(app.oneshot(preflight()).await.unwrap().status(), 400);
+}

@@ -14,7 +14,7 @@ use http::header::{
     CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use oauth2_api::AuthError;
@@ -36,20 +36,42 @@ pub const POLICY_VIOLATION: u16 = 1008;
 
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-fn has_token(value: Option<&HeaderValue>, token: &str) -> bool {
-    value
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
 }
 
-/// Whether `req` is a WebSocket opening handshake (RFC 6455 section 4.2.1).
+/// Whether a request is a WebSocket opening handshake (RFC 6455 section 4.2.1): `GET`,
+/// `Upgrade: websocket` and `Connection: upgrade` (in any of their values),
+/// `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key`. The layer (to close a refused one
+/// with 1008) and the gateway's proxy (to tunnel an accepted one) decide with this.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, Method};
+/// let mut h = HeaderMap::new();
+/// h.insert("upgrade", HeaderValue::from_static("websocket"));
+/// h.insert("connection", HeaderValue::from_static("keep-alive, Upgrade"));
+/// h.insert("sec-websocket-version", HeaderValue::from_static("13"));
+/// h.insert("sec-websocket-key", HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="));
+/// assert!(tower_oauth2_api::is_websocket_upgrade(&Method::GET, &h));
+/// assert!(!tower_oauth2_api::is_websocket_upgrade(&Method::POST, &h));
+/// ```
+#[must_use]
+pub fn is_websocket_upgrade(method: &Method, headers: &HeaderMap) -> bool {
+    method == Method::GET
+        && has_token(headers, UPGRADE, "websocket")
+        && has_token(headers, CONNECTION, "upgrade")
+        && headers
+            .get(SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v == "13")
+        && headers.get(SEC_WEBSOCKET_KEY).is_some()
+}
+
 pub(crate) fn is_upgrade<B>(req: &Request<B>) -> bool {
-    let h = req.headers();
-    req.method() == Method::GET
-        && has_token(h.get(UPGRADE), "websocket")
-        && has_token(h.get(CONNECTION), "upgrade")
-        && h.get(SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13")
-        && h.get(SEC_WEBSOCKET_KEY).is_some()
+    is_websocket_upgrade(req.method(), req.headers())
 }
 
 /// Completes the handshake and closes with 1008. The returned 101 response must reach the

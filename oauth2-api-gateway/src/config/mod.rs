@@ -37,6 +37,8 @@ pub(crate) struct Upstream {
     pub(crate) scheme: http::uri::Scheme,
     pub(crate) authority: http::uri::Authority,
     pub(crate) timeout: Duration,
+    /// The longest pause allowed in a client's request body (408 after it).
+    pub(crate) body_timeout: Duration,
     /// For `https://` upstreams: platform roots, extra CAs, optional client certificate (for
     /// `http://` ones: no roots, never used).
     pub(crate) tls: rustls::ClientConfig,

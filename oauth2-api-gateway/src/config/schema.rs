@@ -14,6 +14,7 @@ pub(super) struct FileConfig {
     pub(super) public_paths: Vec<String>,
     pub(super) upstream: Option<Spanned<String>>,
     pub(super) upstream_timeout_seconds: Option<u64>,
+    pub(super) request_body_timeout_seconds: Option<u64>,
     #[serde(default)]
     pub(super) upstream_ca_files: Vec<String>,
     pub(super) upstream_client_cert_file: Option<String>,

@@ -91,6 +91,7 @@ listen = "127.0.0.1:0"
 public_paths = ["/health"]
 upstream = "http://127.0.0.1:9000"
 upstream_timeout_seconds = 5
+request_body_timeout_seconds = 20
 forward_claims = { sub = "x-user-id" }
 forward_payload_header = "x-jwt-payload"
 key_refresh_minutes = 30

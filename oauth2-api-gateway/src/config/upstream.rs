@@ -71,10 +71,19 @@ pub(super) fn parse_upstream(
     if timeout == 0 {
         return Err(ctx.err(None, "upstream_timeout_seconds", "must be larger than zero"));
     }
+    let body_timeout = file.request_body_timeout_seconds.unwrap_or(60);
+    if body_timeout == 0 {
+        return Err(ctx.err(
+            None,
+            "request_body_timeout_seconds",
+            "must be larger than zero",
+        ));
+    }
     Ok(Upstream {
         scheme,
         authority,
         timeout: Duration::from_secs(timeout),
+        body_timeout: Duration::from_secs(body_timeout),
         tls,
     })
 }
