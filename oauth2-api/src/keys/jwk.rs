@@ -206,3 +206,69 @@ pub(crate) fn prepare_jwk(
     };
     PreparedKey::public(kid, &key, key_alg, allowed)
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::hmac;
+    use serde_json::json;
+
+    use super::*;
+    use crate::keys::KeySet;
+
+    /// The P-256 public key of RFC 7515 appendix A.3.
+    fn ec_jwk(kid: &str) -> Value {
+        json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+            "kid": kid,
+        })
+    }
+
+    #[test]
+    fn oct_keys_never_become_hmac_keys_even_with_hs256_allowed() {
+        let secret = [7u8; 64];
+        let oct = json!({
+            "kty": "oct",
+            "k": crate::jws::b64_encode(&secret),
+            "kid": "oct",
+            "alg": "HS256",
+            "use": "sig",
+        });
+        let allowed = [
+            Algorithm::HS256,
+            Algorithm::HS384,
+            Algorithm::HS512,
+            Algorithm::ES256,
+        ];
+        // Alone, in a set or as a single JWK: not a usable key.
+        let e = parse_document(&json!({ "keys": [oct] }).to_string(), &allowed, "p").unwrap_err();
+        assert!(e.contains("none of the 1 keys"), "{e}");
+        let e = parse_document(&oct.to_string(), &allowed, "p").unwrap_err();
+        assert!(e.contains("`oct`"), "{e}");
+        // Next to a usable key: only that key is loaded, and nothing verifies an HMAC made
+        // with the `oct` key's bytes.
+        let set = json!({ "keys": [oct, ec_jwk("ec")] });
+        let keys = parse_document(&set.to_string(), &allowed, "p").unwrap();
+        assert_eq!(
+            keys.iter().map(PreparedKey::kid).collect::<Vec<_>>(),
+            [Some("ec")]
+        );
+        let message = b"header.payload";
+        for (alg, hmac_alg) in [
+            (Algorithm::HS256, hmac::HMAC_SHA256),
+            (Algorithm::HS384, hmac::HMAC_SHA384),
+            (Algorithm::HS512, hmac::HMAC_SHA512),
+        ] {
+            let mac = hmac::sign(&hmac::Key::new(hmac_alg, &secret), message);
+            for key in &keys {
+                assert!(!key.supports(alg), "{alg}");
+                assert!(!key.verify(alg, message, mac.as_ref()), "{alg}");
+            }
+        }
+        let set = KeySet::new(keys);
+        assert!(set.select(Some("oct"), Algorithm::HS256).is_err());
+        assert!(set.select(None, Algorithm::HS256).is_err());
+    }
+}

@@ -203,6 +203,50 @@ mod tests {
     }
 
     #[test]
+    fn an_rsa_key_without_alg_is_prepared_only_for_the_allowed_algorithms() {
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::rsa::KeySize;
+        use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaKeyPair};
+
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let key = PublicKeyDer::Rsa {
+            n: pair
+                .public_key()
+                .modulus()
+                .big_endian_without_leading_zero()
+                .to_vec(),
+            e: pair
+                .public_key()
+                .exponent()
+                .big_endian_without_leading_zero()
+                .to_vec(),
+        };
+        let message = b"header.payload";
+        let sign = |encoding| {
+            let mut sig = vec![0u8; pair.public_modulus_len()];
+            pair.sign(encoding, &SystemRandom::new(), message, &mut sig)
+                .unwrap();
+            sig
+        };
+        let (pkcs1, pss) = (sign(&RSA_PKCS1_SHA256), sign(&RSA_PSS_SHA256));
+        // The key type fits both, so with both allowed both verify...
+        let both =
+            PreparedKey::public(None, &key, None, &[Algorithm::RS256, Algorithm::PS256]).unwrap();
+        assert!(both.verify(Algorithm::RS256, message, &pkcs1));
+        assert!(both.verify(Algorithm::PS256, message, &pss));
+        // ...but a key prepared under an allow-list of RS256 alone refuses the valid PS256
+        // signature.
+        let rs256_only = PreparedKey::public(None, &key, None, &[Algorithm::RS256]).unwrap();
+        assert_eq!(
+            rs256_only.algorithms().collect::<Vec<_>>(),
+            [Algorithm::RS256]
+        );
+        assert!(rs256_only.verify(Algorithm::RS256, message, &pkcs1));
+        assert!(!rs256_only.supports(Algorithm::PS256));
+        assert!(!rs256_only.verify(Algorithm::PS256, message, &pss));
+    }
+
+    #[test]
     fn small_rsa_keys_are_refused() {
         let key = PublicKeyDer::Rsa {
             n: vec![0xC1; 128],

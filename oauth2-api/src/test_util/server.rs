@@ -1,4 +1,4 @@
-//! A JWKS server on 127.0.0.1 that tests can steer (fail, delay, count fetches).
+//! A JWKS server on 127.0.0.1 that tests can steer (fail, delay, redirect, count fetches).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -28,6 +28,7 @@ struct State {
     document: Mutex<Option<String>>,
     discovery: Mutex<Option<String>>,
     cache_control: Mutex<Option<String>>,
+    redirect: Mutex<Option<String>>,
 }
 
 /// Serves a [`TestIssuer`]'s JWK set at `/jwks` (and an OpenID discovery document at
@@ -69,6 +70,7 @@ impl JwksServer {
             document: Mutex::new(None),
             discovery: Mutex::new(None),
             cache_control: Mutex::new(None),
+            redirect: Mutex::new(None),
         });
         let (acceptor, ca_pem, ca_path) = if https {
             let (acceptor, ca_pem) = tls_acceptor()?;
@@ -192,6 +194,15 @@ impl JwksServer {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = value.map(str::to_owned);
     }
 
+    /// While set, `/jwks` answers `302 Found` with this `Location` (`None` to go back).
+    pub fn set_redirect(&self, location: Option<String>) {
+        *self
+            .state
+            .redirect
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = location;
+    }
+
     /// For HTTPS servers: the CA certificate (PEM) to trust.
     #[must_use]
     pub fn ca_pem(&self) -> Option<&str> {
@@ -229,7 +240,14 @@ async fn respond(
     };
     Ok(match req.uri().path() {
         "/jwks" => {
-            if state.failing.load(Ordering::SeqCst) {
+            let redirect = state.redirect.lock().map(|r| r.clone()).unwrap_or_default();
+            if let Some(location) = redirect {
+                Response::builder()
+                    .status(StatusCode::FOUND)
+                    .header("location", location)
+                    .body(Full::new(Bytes::new()))
+                    .unwrap_or_default()
+            } else if state.failing.load(Ordering::SeqCst) {
                 json(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     r#"{"error":"down"}"#.into(),

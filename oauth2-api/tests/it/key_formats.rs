@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use oauth2_api::keys::StaticKeys;
 use oauth2_api::test_util::{TestIssuer, TestKey};
 use oauth2_api::{Algorithm, Authenticator, ErrorKind, Provider};
 use serde_json::json;
@@ -132,6 +133,108 @@ async fn token_without_kid_needs_exactly_one_fitting_key() {
     assert_eq!(
         err.message(),
         "token has no key id and no single key fits it"
+    );
+}
+
+#[tokio::test]
+async fn a_provider_allow_list_excludes_an_algorithm_the_key_fits() {
+    let issuer = TestIssuer::new("https://allow-list.test").with_key(Algorithm::RS256, "rsa");
+    // No `alg` in the JWK: its type alone fits RS256 and PS256 (and the other RSA algorithms).
+    let mut jwk = issuer.key("rsa").expect("key").public_jwk_bare();
+    jwk["kid"] = json!("rsa");
+    let set = json!({ "keys": [jwk] }).to_string();
+    let auth = |algorithms: &[Algorithm], fetched: bool| {
+        let provider = Provider::builder("p")
+            .issuer(issuer.issuer())
+            .audience(AUD)
+            .algorithms(algorithms.iter().copied());
+        let provider = if fetched {
+            provider.key_source(StaticKeys::new(set.clone()))
+        } else {
+            provider.jwks(set.clone())
+        };
+        Authenticator::builder()
+            .provider(provider.build().expect("provider"))
+            .build()
+            .expect("authenticator")
+    };
+    let rs256 = issuer.token().audience(AUD).build();
+    let ps256 = issuer.token().audience(AUD).algorithm(Algorithm::PS256);
+    let ps256 = [ps256.clone().build(), ps256.without_header("kid").build()];
+    for fetched in [false, true] {
+        // The PS256 tokens are valid: a provider that allows PS256 accepts them.
+        let both = auth(&[Algorithm::RS256, Algorithm::PS256], fetched);
+        for token in &ps256 {
+            assert!(both.authenticate(token).await.is_ok(), "fetched: {fetched}");
+        }
+        let rs256_only = auth(&[Algorithm::RS256], fetched);
+        assert!(rs256_only.authenticate(&rs256).await.is_ok());
+        for token in &ps256 {
+            let err = rs256_only.authenticate(token).await.unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::UnsupportedAlgorithm,
+                "fetched: {fetched}"
+            );
+            // Refused by the provider's list before any key is looked at (the key, prepared
+            // for RS256 alone, would refuse it too: keys::prepared's unit test).
+            assert_eq!(
+                err.message(),
+                "token algorithm is not allowed for this provider"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn oct_keys_in_a_jwk_set_never_verify_hmac_tokens() {
+    use base64::Engine as _;
+    let issuer = TestIssuer::new("https://oct.test").with_key(Algorithm::ES256, "ec");
+    let secret = [7u8; 64];
+    let oct = json!({
+        "kty": "oct",
+        "k": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+        "kid": "oct",
+        "alg": "HS256",
+        "use": "sig",
+    });
+    let set = json!({ "keys": [oct, issuer.key("ec").expect("key").public_jwk()] }).to_string();
+    // HS* cannot even be allowed next to a JWK set, inline or fetched.
+    for algorithms in [
+        vec![Algorithm::HS256],
+        vec![Algorithm::HS256, Algorithm::ES256],
+    ] {
+        let inline = Provider::builder("p")
+            .issuer(issuer.issuer())
+            .audience(AUD)
+            .jwks(set.clone());
+        let fetched = Provider::builder("p")
+            .issuer(issuer.issuer())
+            .audience(AUD)
+            .key_source(StaticKeys::new(set.clone()));
+        for builder in [inline, fetched] {
+            let err = builder.algorithms(algorithms.clone()).build().unwrap_err();
+            assert_eq!(err.field(), "algorithms", "{err}");
+        }
+    }
+    // Loaded, the set holds only the EC key, and a token MACed with the `oct` key's bytes is
+    // refused, whether it names the key or not.
+    let auth = auth_with(&issuer, set);
+    assert_eq!(auth.key_sets()[0].kids, ["ec"]);
+    let hmac = issuer.token().audience(AUD).sign_with_secret(&secret);
+    for (alg, token) in [
+        (Algorithm::HS256, hmac.clone().header("kid", json!("oct"))),
+        (Algorithm::HS512, hmac.clone().header("kid", json!("oct"))),
+        (Algorithm::HS256, hmac),
+    ] {
+        let token = token.algorithm(alg).build();
+        let err = auth.authenticate(&token).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnsupportedAlgorithm, "{alg}");
+    }
+    assert!(
+        auth.authenticate(&issuer.token().audience(AUD).build())
+            .await
+            .is_ok()
     );
 }
 

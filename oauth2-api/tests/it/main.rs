@@ -5,7 +5,9 @@
 mod cache;
 mod cross_check;
 mod discovery;
+mod fetching;
 mod key_formats;
 mod lifecycle;
+mod logging;
 mod properties;
 mod sources;
