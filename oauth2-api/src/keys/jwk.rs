@@ -8,8 +8,23 @@ use super::prepared::PreparedKey;
 use crate::algorithm::Algorithm;
 use crate::jws::b64_decode;
 
-/// At most this many keys are read from one document; the rest are skipped.
+/// At most this many usable keys are kept from one document, in document order, whatever its
+/// form (JWK set, PEM, kid-to-PEM map); the rest are skipped with a warning. (Entries that are
+/// skipped as unusable are bounded by the document size cap.)
 pub(crate) const MAX_KEYS: usize = 100;
+
+/// Keeps the first [`MAX_KEYS`] keys of a PEM document or kid-to-PEM map.
+fn capped(mut keys: Vec<PreparedKey>, provider: &str) -> Vec<PreparedKey> {
+    if keys.len() > MAX_KEYS {
+        tracing::warn!(
+            provider,
+            skipped = keys.len() - MAX_KEYS,
+            "key document holds more than {MAX_KEYS} keys; the rest are ignored"
+        );
+        keys.truncate(MAX_KEYS);
+    }
+    keys
+}
 
 /// Parses a key document into prepared keys.
 ///
@@ -24,7 +39,7 @@ pub(crate) fn parse_document(
 ) -> Result<Vec<PreparedKey>, String> {
     let trimmed = text.trim_start();
     if trimmed.starts_with("-----BEGIN") {
-        return pem_keys(None, trimmed, allowed);
+        return pem_keys(None, trimmed, allowed).map(|keys| capped(keys, provider));
     }
     if !crate::jws::depth_ok(trimmed.as_bytes()) {
         return Err("key document is nested too deeply".into());
@@ -82,7 +97,10 @@ pub(crate) fn parse_document(
         })
     {
         let mut out = Vec::new();
-        for (kid, pem_text) in obj.iter().take(MAX_KEYS) {
+        for (kid, pem_text) in &obj {
+            if out.len() >= MAX_KEYS {
+                break;
+            }
             let pem_text = pem_text.as_str().unwrap_or_default();
             match pem_keys(Some(kid), pem_text, allowed) {
                 Ok(keys) => out.extend(keys),
@@ -92,7 +110,7 @@ pub(crate) fn parse_document(
         if out.is_empty() {
             return Err("none of the PEM keys in the map can verify signatures".into());
         }
-        return Ok(out);
+        return Ok(capped(out, provider));
     }
     Err("key document is neither a JWK set, a JWK, a kid-to-PEM map nor PEM".into())
 }

@@ -292,3 +292,41 @@ async fn an_https_key_url_redirecting_to_http_is_refused() {
     assert!(loads(&over_https(&issuer, &front, &cas, true), &token).await);
     assert_eq!(plain.fetch_count(), 1);
 }
+
+/// The 100-key cap holds for every document form: a PEM document and a kid-to-PEM map (whose
+/// one entry may hold many PEM blocks) keep the first 100 keys too. The last key is the only
+/// EdDSA one, so a token without `kid` finds it exactly when it was loaded.
+#[tokio::test]
+async fn at_most_100_keys_of_a_pem_document_or_kid_map_are_loaded() {
+    let issuer = TestIssuer::new("https://many-pem.test");
+    let es: Vec<_> = (0..100)
+        .map(|i| issuer.add_key(Algorithm::ES256, &format!("p{i:03}")))
+        .collect();
+    let ed = issuer.add_key(Algorithm::EdDSA, "last");
+    let token = issuer
+        .token()
+        .audience(AUD)
+        .signed_with(ed.clone())
+        .without_header("kid")
+        .build();
+    for (before, loaded) in [(99, true), (100, false)] {
+        let pem: String = es[..before]
+            .iter()
+            .chain([&ed])
+            .map(|k| k.public_pem())
+            .collect();
+        let map = serde_json::json!({ "all": pem }).to_string();
+        for document in [pem, map] {
+            let server = issuer.serve().await.unwrap();
+            server.set_document(Some(document));
+            let auth = fetching(&issuer, &server.jwks_url(), |a| a);
+            assert_eq!(
+                auth.authenticate(&token).await.is_ok(),
+                loaded,
+                "key #{} of the document is {}",
+                before + 1,
+                if loaded { "loaded" } else { "past the cap" }
+            );
+        }
+    }
+}
