@@ -126,7 +126,8 @@ async fn upstream() -> (String, tokio::task::JoinHandle<()>) {
                 .map(str::to_owned)
         };
         let query = req.uri().query().unwrap_or("").to_owned();
-        let mut method = req.method().as_str().to_owned();
+        // Like ASP.NET Core, Django and Flask: methods are read without case.
+        let mut method = req.method().as_str().to_ascii_uppercase();
         for h in [
             "x-http-method-override",
             "x-http-method",
@@ -319,8 +320,8 @@ async fn check(
             .then(|| format!("{what}: refusals are 400/401/403 ({body})"));
     }
     let path = target.split('?').next().unwrap_or("");
-    if method == "HEAD" {
-        let need = need(&permissive(path), method);
+    if method.eq_ignore_ascii_case("HEAD") {
+        let need = need(&permissive(path), "HEAD");
         return (!caller.meets(&need))
             .then(|| format!("{what}: HEAD reached {path} needing {need:?}"));
     }
@@ -402,7 +403,7 @@ async fn no_spelling_of_a_path_reaches_a_protected_resource() {
     let s = setup("").await;
     let mut violations = Vec::new();
     for caller in &s.callers {
-        for method in ["GET", "HEAD", "DELETE", "POST"] {
+        for method in ["GET", "HEAD", "DELETE", "POST", "delete", "head", "Get"] {
             for target in SPELLINGS {
                 violations.extend(check(&s, caller, method, target, &[]).await);
             }

@@ -92,7 +92,8 @@ impl Rule {
         Self::new(prefix.into(), false)
     }
 
-    /// A rule for exactly this path.
+    /// A rule for exactly this path. One that protects (not [`public`](Self::public)) also
+    /// covers the path with a trailing `/`, which many servers serve as the same resource.
     pub fn path(path: impl Into<String>) -> Self {
         Self::new(path.into(), true)
     }
@@ -166,7 +167,13 @@ impl Rule {
             }
         };
         if self.exact {
-            return eq(path, &self.path);
+            // Many servers (Spring, Express, ASP.NET Core) serve `/p/` as `/p`: a protecting
+            // exact rule covers both.
+            return eq(path, &self.path)
+                || (!self.is_public()
+                    && path.len() == self.path.len() + 1
+                    && path.ends_with('/')
+                    && eq(&path[..self.path.len()], &self.path));
         }
         if self.path == "/" {
             return true;
@@ -352,6 +359,11 @@ mod tests {
             );
             assert_eq!(
                 name(&rules, Method::GET, "/orders/archive").as_deref(),
+                Some("exact")
+            );
+            // Servers that serve `/p/` as `/p`: a protecting exact rule covers both.
+            assert_eq!(
+                name(&rules, Method::GET, "/orders/archive/").as_deref(),
                 Some("exact")
             );
         }

@@ -57,6 +57,8 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
         let mut requirement = None;
+        // A rule that names this request needs a token even in optional mode.
+        let mut rule_needs_token = false;
         if let Some(rules) = &config.rules {
             if let Err(error) = canonicalise(&mut req) {
                 return ResponseFuture::rejected(reject(
@@ -68,8 +70,12 @@ where
             }
             match rules.pick(req.method(), req.uri().path()).map(Rule::access) {
                 Some(Access::Public) => return ResponseFuture::inner(self.inner.call(req)),
-                Some(Access::Require(r)) => requirement = Some(Arc::clone(r)),
-                Some(Access::Authenticated) | None => {}
+                Some(Access::Require(r)) => {
+                    requirement = Some(Arc::clone(r));
+                    rule_needs_token = true;
+                }
+                Some(Access::Authenticated) => rule_needs_token = true,
+                None => {}
             }
         }
         if config.is_public(req.method(), req.uri()) {
@@ -78,9 +84,7 @@ where
         let token = match source::extract(&config.sources, req.headers(), req.uri()) {
             Ok(token) => token,
             Err(e)
-                if config.optional
-                    && requirement.is_none()
-                    && e.kind() == ErrorKind::MissingToken =>
+                if config.optional && !rule_needs_token && e.kind() == ErrorKind::MissingToken =>
             {
                 return ResponseFuture::inner(self.inner.call(req));
             }
@@ -121,10 +125,19 @@ where
     }
 }
 
-/// Puts the request's path in canonical form (see [`crate::canonical_path`]), or says why it
-/// has none.
+/// Puts the request's method and path in canonical form, or says why the path has none.
+///
+/// Methods are case-sensitive tokens, yet ASP.NET Core, Django, Flask, Symfony and others
+/// upper-case them, so `delete` would run a DELETE handler while missing a DELETE-only rule:
+/// the method is upper-cased before the rule is picked, and the request goes on with it.
+/// The path: see [`crate::canonical_path`].
 fn canonicalise<B>(req: &mut Request<B>) -> Result<(), AuthError> {
     let invalid = |message: String| AuthError::new(ErrorKind::InvalidRequest, message);
+    let method = req.method().as_str();
+    if method.bytes().any(|b| b.is_ascii_lowercase()) {
+        *req.method_mut() = http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| invalid("the request method is not a token".to_owned()))?;
+    }
     let path = match crate::path::canonical_path(req.uri().path()) {
         Ok(Cow::Borrowed(_)) => return Ok(()),
         Ok(Cow::Owned(path)) => path,

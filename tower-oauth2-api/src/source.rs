@@ -109,8 +109,9 @@ fn checked<'a>(token: Cow<'a, str>, place: &'static str) -> Result<Cow<'a, str>,
 /// The token cookie's value.
 ///
 /// Cookie parsers disagree on names: Python's `http.cookies`, Django and others trim spaces
-/// around a name, some compare names without case. So a cookie whose name is the token
-/// cookie's in any such spelling (`at =x`, `AT=x`) is a 400, and so are two token cookies with
+/// around a name, some compare names without case, PHP percent-decodes names and reads `.`,
+/// space and `[` as `_`. So a cookie whose name is the token cookie's in any such spelling
+/// (`at =x`, `AT=x`, `access.token=x` for `access_token`) is a 400, and so are two token cookies with
 /// different values (cookie tossing from a sibling domain): the service behind the layer could
 /// otherwise read a token the layer never checked.
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<Result<&'a str, AuthError>> {
@@ -123,7 +124,10 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<Result<&'a str, Auth
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim_start().split_once('='));
     for (key, value) in pairs {
-        if !key.trim().eq_ignore_ascii_case(name) {
+        let bare = key.trim();
+        let same = bare.eq_ignore_ascii_case(name)
+            || percent_decode(bare).is_some_and(|d| php_name(&d).eq_ignore_ascii_case(name));
+        if !same {
             continue;
         }
         if key != name {
@@ -141,30 +145,57 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<Result<&'a str, Auth
     found.map(Ok)
 }
 
+/// A parameter or cookie name as the most permissive server reads it: PHP skips leading
+/// spaces and turns `.`, ` ` and `[` into `_` (so `access.token` is `access_token` there).
+fn php_name(name: &str) -> String {
+    name.trim_start_matches(' ')
+        .chars()
+        .map(|c| if matches!(c, '.' | ' ' | '[') { '_' } else { c })
+        .collect()
+}
+
 /// Whether the query parameter `raw` (as it appears in the query, possibly percent-encoded)
-/// is named `name`, as any server may read it: percent-decoded, `+` as a space, ASCII case
-/// ignored. The layer finds `access_token` with this and the gateway strips parameters with
-/// it, so the two cannot disagree on what a parameter is called.
+/// is named `name` as any server may read it: percent-decoded, `+` as a space, ASCII case
+/// ignored, and PHP's name mangling (leading spaces skipped; `.`, space and `[` read as `_`).
+/// The layer finds `access_token` with this and the gateway strips parameters with it, so the
+/// two cannot disagree on what a parameter is called.
 ///
 /// ```
 /// use tower_oauth2_api::query_parameter_is;
 /// assert!(query_parameter_is("%61ccess_token", "access_token"));
 /// assert!(query_parameter_is("Access_Token", "access_token"));
+/// assert!(query_parameter_is("access.token", "access_token"));
 /// assert!(!query_parameter_is("access_tokens", "access_token"));
 /// ```
 #[must_use]
 pub fn query_parameter_is(raw: &str, name: &str) -> bool {
-    raw.eq_ignore_ascii_case(name)
-        || (raw.contains(['%', '+'])
-            && percent_decode(raw).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+    if raw.eq_ignore_ascii_case(name) {
+        return true;
+    }
+    let decoded = if raw.contains(['%', '+']) {
+        match percent_decode(raw) {
+            Some(d) => d,
+            None => return false,
+        }
+    } else {
+        raw.to_owned()
+    };
+    decoded.eq_ignore_ascii_case(name) || php_name(&decoded).eq_ignore_ascii_case(name)
+}
+
+/// The parameters of a query: split on `&` and, as Rack and some others do, on `;`.
+fn parameters(query: &str) -> impl Iterator<Item = &str> {
+    query.split(['&', ';'])
 }
 
 /// `query` without the parameters named (see [`query_parameter_is`]) one of `names`; borrows
-/// when there is none.
+/// when there is none. Parameters are split on `&` and `;` (Rack reads both); when some are
+/// removed, the rest are joined with `&`.
 ///
 /// ```
 /// use tower_oauth2_api::query_without;
 /// assert_eq!(query_without("a=1&%61ccess_token=t&b=2", &["access_token"]), "a=1&b=2");
+/// assert_eq!(query_without("a=1;access_token=t", &["access_token"]), "a=1");
 /// assert_eq!(query_without("a=1", &["access_token"]), "a=1");
 /// ```
 #[must_use]
@@ -173,12 +204,11 @@ pub fn query_without<'a>(query: &'a str, names: &[&str]) -> Cow<'a, str> {
         let key = p.split_once('=').map_or(*p, |(k, _)| k);
         names.iter().any(|n| query_parameter_is(key, n))
     };
-    if !query.split('&').any(|p| named(&p)) {
+    if !parameters(query).any(|p| named(&p)) {
         return Cow::Borrowed(query);
     }
     Cow::Owned(
-        query
-            .split('&')
+        parameters(query)
             .filter(|p| !named(p))
             .collect::<Vec<_>>()
             .join("&"),
@@ -187,8 +217,7 @@ pub fn query_without<'a>(query: &'a str, names: &[&str]) -> Cow<'a, str> {
 
 fn query(uri: &Uri) -> Option<Result<String, AuthError>> {
     let q = uri.query()?;
-    let mut found = q
-        .split('&')
+    let mut found = parameters(q)
         .map(|p| p.split_once('=').unwrap_or((p, "")))
         .filter(|(k, _)| query_parameter_is(k, "access_token"));
     let (_, first) = found.next()?;
@@ -365,11 +394,26 @@ mod tests {
         assert!(extract(&q, &h, &u).is_err());
         assert_eq!(
             query_without(
-                "x=1&%61ccess_token=a&ACCESS%5ftoken=b&access+token=c",
+                "x=1&%61ccess_token=a&ACCESS%5ftoken=b&access+token=c&access.token=d;access_token=e&+access_token=f",
                 &["access_token"]
             ),
-            "x=1&access+token=c"
+            "x=1"
         );
+        let (h, u) = req(&[], "/p?access.token=a");
+        assert_eq!(extract(&q, &h, &u).unwrap(), "a");
+        // PHP reads `access.token` and `access%5Ftoken` cookies as `access_token`.
+        let c = [TokenSource::Cookie("access_token".into())];
+        for spelling in [
+            "access_token=a; access.token=b",
+            "access_token=a; access%5Ftoken=b",
+        ] {
+            let (h, u) = req(&[("cookie", spelling)], "/");
+            assert_eq!(
+                extract(&c, &h, &u).unwrap_err().kind(),
+                ErrorKind::InvalidRequest,
+                "{spelling}"
+            );
+        }
     }
 
     #[test]
