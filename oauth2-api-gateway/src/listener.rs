@@ -4,11 +4,17 @@
 //! `axum::serve` installs no timer, so hyper's header-read timeout cannot run and a client
 //! that sends half a request head holds its connection (and a descriptor) forever; nor does
 //! it bound how many connections are open. Here:
-//! - a client has `header_read_timeout` to show which protocol it speaks (the first bytes),
-//!   then, on HTTP/1.1, to send each complete request head; an HTTP/1.1 keep-alive connection
-//!   waiting for its next request is closed after the same time;
-//! - a connection whose client sends no byte for `idle_timeout` is shut down gracefully
-//!   (requests in flight finish; HTTP/2 gets a GOAWAY);
+//! - a client has `header_read_timeout` to show which protocol it speaks (the first bytes on
+//!   plain TCP, the handshake on TLS, where ALPN then decides), then, on HTTP/1.1, to send
+//!   each complete request head; an HTTP/1.1 keep-alive connection waiting for its next
+//!   request is closed after the same time;
+//! - a connection with no request in flight for `idle_timeout` (before its first request:
+//!   for `header_read_timeout`) is shut down gracefully (HTTP/2 gets a GOAWAY), and closed if
+//!   it is still without a request `header_read_timeout` later; what a client sends between
+//!   requests (HTTP/2 ping acknowledgements) does not count, and a response still streaming
+//!   is in flight;
+//! - a proxied WebSocket tunnel keeps its connection's slot until it ends, and ends on
+//!   shutdown;
 //! - at most `max_connections` connections are served at once; while the limit is reached
 //!   the gateway stops accepting (new connections wait in the kernel's accept queue) and
 //!   logs it once per episode;
@@ -23,7 +29,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -32,9 +38,9 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service as _;
@@ -97,17 +103,7 @@ pub async fn run_tls(
         }
     };
     let _watch = tls.map(|tls| AbortOnDrop(tls.watch(Duration::from_secs(5))));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(Duration::from_secs(20)))
-        .keep_alive_timeout(Duration::from_secs(20));
-    let builder = Arc::new(builder);
+    let builders = Arc::new(Builders::new(limits));
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut at_limit = false;
@@ -142,11 +138,13 @@ pub async fn run_tls(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let (app, builder, stop) = (app.clone(), Arc::clone(&builder), stop_rx.clone());
-        let acceptor = acceptor.clone();
+        let slot = ConnectionSlot {
+            _permit: Arc::new(permit),
+            stop: stop_rx.clone(),
+        };
+        let (app, builders, acceptor) = (app.clone(), Arc::clone(&builders), acceptor.clone());
         tokio::spawn(async move {
-            serve_connection(stream, peer, app, &builder, limits, acceptor, stop).await;
-            drop(permit);
+            serve_connection(stream, peer, app, &builders, limits, acceptor, slot).await;
         });
     }
     drop(listener);
@@ -164,54 +162,71 @@ pub async fn run_tls(
     }
 }
 
+/// One hyper builder per way a connection's protocol is decided: by its first bytes (plain
+/// TCP), or by ALPN (TLS), where the other protocol is not even tried, so the header-read
+/// timeout applies from the first byte.
+struct Builders {
+    detect: auto::Builder<TokioExecutor>,
+    http1: auto::Builder<TokioExecutor>,
+    http2: auto::Builder<TokioExecutor>,
+}
+
+impl Builders {
+    fn new(limits: Limits) -> Self {
+        let make = || {
+            let mut b = auto::Builder::new(TokioExecutor::new());
+            b.http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
+            // Pings find dead peers; they do not keep a connection open (see `Activity`).
+            b.http2()
+                .timer(TokioTimer::new())
+                .keep_alive_interval(Some(Duration::from_secs(20).min(limits.idle_timeout / 2)))
+                .keep_alive_timeout(Duration::from_secs(20));
+            b
+        };
+        Self {
+            detect: make(),
+            http1: make().http1_only(),
+            http2: make().http2_only(),
+        }
+    }
+}
+
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
-    builder: &auto::Builder<TokioExecutor>,
+    builders: &Builders,
     limits: Limits,
     tls: Option<TlsAcceptor>,
-    stop: watch::Receiver<bool>,
+    slot: ConnectionSlot,
 ) {
-    let activity = Arc::new(Activity::new());
-    let tracked = Tracked {
-        inner: stream,
-        activity: Arc::clone(&activity),
-    };
     match tls {
         None => {
             // Until the protocol is known, hyper's own timers do not run.
-            let known =
-                tokio::time::timeout(limits.header_read_timeout, protocol_known(&tracked.inner));
+            let known = tokio::time::timeout(limits.header_read_timeout, protocol_known(&stream));
             if !matches!(known.await, Ok(Ok(()))) {
                 return;
             }
             serve_io(
-                TokioIo::new(tracked),
-                activity,
+                TokioIo::new(stream),
                 peer,
                 app,
-                builder,
+                &builders.detect,
                 limits,
-                stop,
+                slot,
             )
             .await;
         }
         Some(acceptor) => {
             let handshake =
-                tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tracked));
+                tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
             match handshake.await {
                 Ok(Ok(stream)) => {
-                    serve_io(
-                        TokioIo::new(stream),
-                        activity,
-                        peer,
-                        app,
-                        builder,
-                        limits,
-                        stop,
-                    )
-                    .await;
+                    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let builder = if h2 { &builders.http2 } else { &builders.http1 };
+                    serve_io(TokioIo::new(stream), peer, app, builder, limits, slot).await;
                 }
                 Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!("TLS handshake timed out"),
@@ -220,29 +235,43 @@ async fn serve_connection(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Serves one connection; shuts it down gracefully when the gateway stops or no request has
+/// been in flight for the idle timeout (before the first request: the header-read timeout),
+/// and closes it if it stays without a request for the header-read timeout after that.
 async fn serve_io<I>(
     io: TokioIo<I>,
-    activity: Arc<Activity>,
     peer: SocketAddr,
     app: Router,
     builder: &auto::Builder<TokioExecutor>,
     limits: Limits,
-    mut stop: watch::Receiver<bool>,
+    slot: ConnectionSlot,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let activity = Arc::new(Activity::new());
+    let counter = Arc::clone(&activity);
+    let request_slot = slot.clone();
     let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+        req.extensions_mut().insert(request_slot.clone());
+        let in_flight = counter.begin();
         let mut app = app.clone();
-        async move { Ok::<_, Infallible>(app.call(req).await.unwrap_or_else(|e| match e {})) }
+        async move {
+            let response = app.call(req).await.unwrap_or_else(|e| match e {});
+            Ok::<_, Infallible>(response.map(|inner| {
+                axum::body::Body::new(Counted {
+                    inner,
+                    _in_flight: in_flight,
+                })
+            }))
+        }
     });
     let connection = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(connection);
+    let mut stop = slot.stop.clone();
     let mut closing = false;
     // A graceful HTTP/2 shutdown waits for the client to acknowledge it; a silent client never
-    // does, so after an idle shutdown the connection gets `header_read_timeout` more, then is
-    // closed.
+    // does, so a connection still without a request `header_read_timeout` later is closed.
     let mut hard_close = None;
     loop {
         tokio::select! {
@@ -256,10 +285,11 @@ async fn serve_io<I>(
                 closing = true;
                 connection.as_mut().graceful_shutdown();
             }
-            () = activity.idle_for(limits.idle_timeout), if !closing => {
+            () = activity.idle_for(limits.header_read_timeout, limits.idle_timeout), if !closing => {
                 closing = true;
                 connection.as_mut().graceful_shutdown();
-                hard_close = Some(Box::pin(activity.idle_for(limits.idle_timeout + limits.header_read_timeout)));
+                let wait = limits.header_read_timeout;
+                hard_close = Some(Box::pin(activity.idle_for(wait, wait)));
             }
             () = async {
                 match hard_close.as_mut() {
@@ -267,7 +297,7 @@ async fn serve_io<I>(
                     None => std::future::pending().await,
                 }
             } => {
-                tracing::debug!("closing a connection whose client stayed silent");
+                tracing::debug!("closing a connection that stayed without a request");
                 return;
             }
         }
@@ -286,14 +316,16 @@ async fn protocol_known(stream: &TcpStream) -> io::Result<()> {
             return Ok(());
         }
         // Part of the preface: wait for more without spinning.
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-/// When the client last sent a byte.
+/// Requests in flight on a connection, and when the last one started or ended.
 #[derive(Debug)]
 struct Activity {
     start: Instant,
+    in_flight: AtomicUsize,
+    seen_request: AtomicBool,
     last_ms: AtomicU64,
 }
 
@@ -301,6 +333,8 @@ impl Activity {
     fn new() -> Self {
         Self {
             start: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            seen_request: AtomicBool::new(false),
             last_ms: AtomicU64::new(0),
         }
     }
@@ -310,11 +344,30 @@ impl Activity {
         self.last_ms.store(ms, Ordering::Relaxed);
     }
 
-    /// Completes once no byte has moved for `limit`.
-    async fn idle_for(&self, limit: Duration) {
+    /// A request starts; it is in flight until the guard (held by its response body) drops.
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.seen_request.store(true, Ordering::Relaxed);
+        self.touch();
+        InFlight(Arc::clone(self))
+    }
+
+    /// Completes once no request has been in flight for `idle` (or, before the first request,
+    /// for `first`). What the client sends between requests (HTTP/2 ping acknowledgements,
+    /// window updates) does not count.
+    async fn idle_for(&self, first: Duration, idle: Duration) {
         loop {
-            let last = self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-            let deadline = last + limit;
+            let limit = if self.seen_request.load(Ordering::Relaxed) {
+                idle
+            } else {
+                first
+            };
+            if self.in_flight.load(Ordering::Relaxed) > 0 {
+                tokio::time::sleep(limit).await;
+                continue;
+            }
+            let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+            let deadline = self.start + last.saturating_add(limit);
             if Instant::now() >= deadline {
                 return;
             }
@@ -323,56 +376,55 @@ impl Activity {
     }
 }
 
-/// A stream that records when the client last sent a byte. Writes do not count: the server's
-/// own keep-alive pings must not keep a silent client's connection open, and a shutdown after
-/// silence is graceful, so a response still being written finishes.
+/// A request in flight; dropped with the end of its response body.
 #[derive(Debug)]
-struct Tracked {
-    inner: TcpStream,
-    activity: Arc<Activity>,
-}
+struct InFlight(Arc<Activity>);
 
-impl AsyncRead for Tracked {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.touch();
-        }
-        result
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
     }
 }
 
-impl AsyncWrite for Tracked {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
+/// A response body that keeps its request counted as in flight until it ends.
+struct Counted {
+    inner: axum::body::Body,
+    _in_flight: InFlight,
+}
+
+impl http_body::Body for Counted {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, data)
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
+}
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
+/// What a request carries about its connection, for work that outlives the connection's own
+/// future (a proxied WebSocket tunnel): the connection's slot under `max_connections`, held
+/// until the tunnel ends too, and the shutdown signal.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionSlot {
+    _permit: Arc<OwnedSemaphorePermit>,
+    stop: watch::Receiver<bool>,
+}
 
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+impl ConnectionSlot {
+    /// Completes when the gateway shuts down.
+    pub(crate) async fn stopping(mut self) {
+        let _ = self.stop.wait_for(|stop| *stop).await;
     }
 }

@@ -26,7 +26,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use oauth2_api::Authenticated;
 use serde_json::{Value, json};
-use tower_oauth2_api::{is_websocket_upgrade, query_without};
+use tower_oauth2_api::{is_websocket_upgrade, query_without, websocket_accept};
+
+use crate::listener::ConnectionSlot;
 
 use crate::config::{Forwarding, Upstream};
 
@@ -259,6 +261,12 @@ async fn forward(
     mut req: Request,
 ) -> Response {
     let websocket = is_websocket_upgrade(req.method(), req.headers());
+    // What the upstream's 101 must prove it answered: exactly this WebSocket handshake.
+    let expected_accept = websocket
+        .then(|| req.headers().get(header::SEC_WEBSOCKET_KEY))
+        .flatten()
+        .map(|key| websocket_accept(key.as_bytes()));
+    let slot = req.extensions().get::<ConnectionSlot>().cloned();
     let original_host = req.headers().get(header::HOST).cloned().or_else(|| {
         req.uri()
             .authority()
@@ -267,6 +275,12 @@ async fn forward(
     let authenticated = req.extensions().get::<Authenticated>().cloned();
     let headers = req.headers_mut();
     strip_hop_by_hop(headers, websocket);
+    if websocket {
+        // Only the WebSocket upgrade the layer saw goes on: no `h2c` (or other protocol) next
+        // to it, and no HTTP/2 settings that an upstream could switch to.
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.remove("http2-settings");
+    }
     // Never let a client set the headers the gateway vouches for, in any spelling.
     let spoofed: Vec<header::HeaderName> = headers
         .keys()
@@ -339,7 +353,13 @@ async fn forward(
     let limit = proxy.upstream.body_timeout;
     let mut req = req.map(|body| Body::new(PausingBody::new(body, limit, Arc::clone(&paused))));
 
-    let client = if req.version() == http::Version::HTTP_2 {
+    // HTTP/2 to the upstream only for gRPC (which needs it): an upstream that speaks only
+    // HTTP/1.1 keeps working for browsers that reach the gateway over HTTP/2.
+    let grpc = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    let client = if req.version() == http::Version::HTTP_2 && grpc {
         &proxy.h2_client
     } else {
         *req.version_mut() = http::Version::HTTP_11;
@@ -361,11 +381,31 @@ async fn forward(
         Ok(Ok(r)) => r,
     };
 
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS
-        && let Some(client_upgrade) = client_upgrade
-    {
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        let (Some(client_upgrade), Some(expected)) = (client_upgrade, expected_accept) else {
+            tracing::warn!("upstream switched protocols without a WebSocket request");
+            return error(
+                StatusCode::BAD_GATEWAY,
+                "upstream switched protocols unexpectedly",
+            );
+        };
+        let h = response.headers();
+        let upgrade_ok = h
+            .get(header::UPGRADE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+        let accept_ok = h
+            .get(header::SEC_WEBSOCKET_ACCEPT)
+            .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+        if !(upgrade_ok && accept_ok) {
+            tracing::warn!("upstream's 101 is not the WebSocket handshake the client asked for");
+            return error(
+                StatusCode::BAD_GATEWAY,
+                "upstream switched protocols unexpectedly",
+            );
+        }
         let upstream_upgrade = hyper::upgrade::on(&mut response);
-        // The tunnel lives no longer than the token that opened it.
+        // The tunnel lives no longer than the token that opened it, holds its connection's
+        // slot under `max_connections`, and ends when the gateway shuts down.
         let lifetime = authenticated.as_ref().and_then(token_lifetime);
         tokio::spawn(async move {
             let (Ok(client), Ok(upstream)) = (client_upgrade.await, upstream_upgrade.await) else {
@@ -374,10 +414,23 @@ async fn forward(
             };
             let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
             let tunnel = tokio::io::copy_bidirectional(&mut client, &mut upstream);
-            let _ = match lifetime {
-                Some(limit) => tokio::time::timeout(limit, tunnel).await.ok(),
-                None => Some(tunnel.await),
+            let limit = async {
+                match lifetime {
+                    Some(limit) => tokio::time::sleep(limit).await,
+                    None => std::future::pending().await,
+                }
             };
+            let stopping = async {
+                match slot {
+                    Some(slot) => slot.stopping().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tunnel => {}
+                () = limit => tracing::debug!("websocket tunnel closed at the token's expiry"),
+                () = stopping => tracing::debug!("websocket tunnel closed for shutdown"),
+            }
         });
         strip_hop_by_hop(response.headers_mut(), true);
         return response.map(|_| Body::empty());

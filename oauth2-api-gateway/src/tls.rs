@@ -60,8 +60,17 @@ struct Reloading {
     cert_path: PathBuf,
     key_path: PathBuf,
     current: ArcSwap<CertifiedKey>,
-    /// The files' modification times when `current` was read.
-    seen: Mutex<(Option<SystemTime>, Option<SystemTime>)>,
+    /// The files' modification times when `current` was read, and when a read last failed
+    /// (logged once per change; retried at every check until it succeeds).
+    seen: Mutex<Stamps>,
+}
+
+type Mtimes = (Option<SystemTime>, Option<SystemTime>);
+
+#[derive(Debug, Default)]
+struct Stamps {
+    loaded: Mtimes,
+    failed: Option<Mtimes>,
 }
 
 impl ResolvesServerCert for Reloading {
@@ -84,7 +93,10 @@ impl ServerTls {
                 cert_path: cert.to_owned(),
                 key_path: key.to_owned(),
                 current: ArcSwap::from_pointee(current),
-                seen: Mutex::new(seen),
+                seen: Mutex::new(Stamps {
+                    loaded: seen,
+                    failed: None,
+                }),
             }),
         })
     }
@@ -108,21 +120,26 @@ impl ServerTls {
         let Ok(mut seen) = r.seen.lock() else {
             return false;
         };
-        if *seen == now {
+        if seen.loaded == now {
             return false;
         }
         match certified_key(&r.cert_path, &r.key_path) {
             Ok(key) => {
                 r.current.store(Arc::new(key));
-                *seen = now;
+                *seen = Stamps {
+                    loaded: now,
+                    failed: None,
+                };
                 tracing::info!(cert = %r.cert_path.display(), "TLS certificate reloaded");
                 true
             }
             Err(e) => {
-                // Keep the old pair; try again at the next change (a half-written pair is
-                // retried once both files are in place).
-                *seen = now;
-                tracing::error!(error = %e, "TLS certificate not reloaded; the previous one stays in use");
+                // Keep the old pair and retry at every check (a pair caught half-written
+                // loads once both files are complete); log once per change.
+                if seen.failed != Some(now) {
+                    seen.failed = Some(now);
+                    tracing::error!(error = %e, "TLS certificate not reloaded; the previous one stays in use");
+                }
                 false
             }
         }

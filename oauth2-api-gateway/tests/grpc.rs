@@ -84,3 +84,58 @@ async fn a_tonic_client_reaches_a_tonic_upstream_through_the_gateway() {
         "the upstream's own status: {err:?}"
     );
 }
+
+/// A plain HTTP/2 request (not gRPC) goes to the upstream as HTTP/1.1, so an upstream that
+/// speaks only HTTP/1.1 keeps working for clients that reach the gateway over HTTP/2.
+#[tokio::test]
+async fn plain_http2_requests_reach_an_http1_only_upstream() {
+    let (issuer, jwks) = issuer().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|req: http::Request<_>| async move {
+                    let version = format!("{:?}", req.version());
+                    Ok::<_, std::convert::Infallible>(http::Response::new(
+                        http_body_util::Full::new(bytes::Bytes::from(version)),
+                    ))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let dir = TempDir::new("h2-to-h1");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nupstream = \"http://{upstream}\"\npublic_paths = [\"/x\"]\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = start(&config);
+    let addr = gw.base.strip_prefix("http://").unwrap().to_owned();
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let request = http::Request::get(format!("http://{addr}/x"))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&body[..], b"HTTP/1.1");
+}

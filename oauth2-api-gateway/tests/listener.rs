@@ -199,3 +199,45 @@ async fn a_stalled_request_body_is_cut_with_408() {
         started.elapsed()
     );
 }
+
+/// A real HTTP/2 client answers the gateway's pings (here every 0.5 s), yet its connection,
+/// without a request in flight, is closed after `idle_timeout_seconds`: only requests count.
+#[tokio::test]
+async fn an_idle_http2_client_that_answers_pings_is_still_closed() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("idle-h2-pings");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\npublic_paths = [\"/health\"]\nidle_timeout_seconds = 1\nheader_read_timeout_seconds = 1\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = support::start(&config);
+    let addr = gw.base.strip_prefix("http://").unwrap().to_owned();
+    let tcp = TcpStream::connect(&addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    let ended = tokio::spawn(connection);
+    let request = http::Request::get(format!("http://{addr}/health"))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let _ = http_body_util::BodyExt::collect(response.into_body()).await;
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(8), ended)
+        .await
+        .expect("the idle HTTP/2 connection is closed by the gateway")
+        .unwrap()
+        .ok();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -557,3 +557,69 @@ async fn malformed_bearer_values_are_401() {
         400
     );
 }
+
+/// An upgrade is forwarded as the WebSocket upgrade the layer saw (no `h2c` next to it, no
+/// `HTTP2-Settings`), and an upstream's 101 that is not that handshake is a 502, never a tunnel.
+#[tokio::test]
+async fn only_the_websocket_upgrade_reaches_the_upstream_and_only_its_101_is_tunnelled() {
+    let (issuer, jwks) = issuer().await;
+    // A raw upstream that records the request head and switches to h2c whatever was asked.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = listener.local_addr().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tx.send(String::from_utf8_lossy(&head).to_ascii_lowercase());
+                let _ = stream
+                    .write_all(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
+                    .await;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            });
+        }
+    });
+    let dir = TempDir::new("upgrade");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nupstream = \"http://{up}\"\npublic_paths = [\"/ws\"]\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = start(&config);
+    let (status, _) = raw(
+        &gw.base,
+        "GET",
+        "/ws",
+        &[
+            ("Connection", "Upgrade, HTTP2-Settings".into()),
+            ("Upgrade", "h2c, websocket".into()),
+            ("HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA".into()),
+            ("Sec-WebSocket-Version", "13".into()),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==".into()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        status, 502,
+        "a 101 that is not the WebSocket handshake is not tunnelled"
+    );
+    let head = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(head.contains("upgrade: websocket\r\n"), "{head}");
+    assert!(
+        !head.contains("h2c") && !head.contains("http2-settings"),
+        "{head}"
+    );
+}

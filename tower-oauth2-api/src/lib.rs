@@ -86,4 +86,4 @@ pub use rules::{Access, Rule, RuleError, Rules};
 pub use service::AuthService;
 pub use source::{TokenExtractor, TokenSource, query_parameter_is, query_without};
 pub use token::bearer as bearer_token;
-pub use websocket::{POLICY_VIOLATION, WebSocketRejection, is_websocket_upgrade};
+pub use websocket::{POLICY_VIOLATION, WebSocketRejection, is_websocket_upgrade, websocket_accept};

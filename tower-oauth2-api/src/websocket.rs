@@ -70,6 +70,24 @@ pub fn is_websocket_upgrade(method: &Method, headers: &HeaderMap) -> bool {
         && headers.get(SEC_WEBSOCKET_KEY).is_some()
 }
 
+/// The `Sec-WebSocket-Accept` value that answers `key` (RFC 6455 section 4.2.2): the layer
+/// sends it when it closes a refused upgrade, and the gateway's proxy checks an upstream's 101
+/// against it before it tunnels anything.
+///
+/// ```
+/// assert_eq!(
+///     tower_oauth2_api::websocket_accept(b"dGhlIHNhbXBsZSBub25jZQ=="),
+///     "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+/// );
+/// ```
+#[must_use]
+pub fn websocket_accept(key: &[u8]) -> String {
+    let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
+    ctx.update(key);
+    ctx.update(GUID);
+    base64::engine::general_purpose::STANDARD.encode(ctx.finish().as_ref())
+}
+
 pub(crate) fn is_upgrade<B>(req: &Request<B>) -> bool {
     is_websocket_upgrade(req.method(), req.headers())
 }
@@ -85,10 +103,7 @@ pub(crate) fn close_with_policy_violation<B>(
         .get(SEC_WEBSOCKET_KEY)
         .map(|k| k.as_bytes().to_vec())
         .unwrap_or_default();
-    let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
-    ctx.update(&key);
-    ctx.update(GUID);
-    let accept = base64::engine::general_purpose::STANDARD.encode(ctx.finish().as_ref());
+    let accept = websocket_accept(&key);
     // A browser that offered subprotocols fails a handshake that selects none.
     let protocol = req
         .headers()

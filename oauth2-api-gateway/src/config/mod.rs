@@ -331,6 +331,51 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
         }
     };
     let rules = rules::parse_rules(&ctx, &file, metrics_path.as_ref())?;
+    // Bounded so that no deadline computed from them can overflow.
+    const MAX_SECONDS: u64 = 7 * 24 * 3600;
+    const MAX_CONNECTIONS: usize = 1_000_000;
+    for (name, value) in [
+        (
+            "header_read_timeout_seconds",
+            file.header_read_timeout_seconds.as_ref(),
+        ),
+        ("idle_timeout_seconds", file.idle_timeout_seconds.as_ref()),
+    ] {
+        if let Some(v) = value.filter(|v| *v.get_ref() > MAX_SECONDS) {
+            return Err(ctx.err(
+                Some(v.span()),
+                name,
+                format!("must be at most {MAX_SECONDS} (a week)"),
+            ));
+        }
+    }
+    for (name, value) in [
+        ("shutdown_timeout_seconds", file.shutdown_timeout_seconds),
+        ("upstream_timeout_seconds", file.upstream_timeout_seconds),
+        (
+            "request_body_timeout_seconds",
+            file.request_body_timeout_seconds,
+        ),
+    ] {
+        if value.is_some_and(|v| v > MAX_SECONDS) {
+            return Err(ctx.err(
+                None,
+                name,
+                format!("must be at most {MAX_SECONDS} (a week)"),
+            ));
+        }
+    }
+    if let Some(n) = file
+        .max_connections
+        .as_ref()
+        .filter(|n| *n.get_ref() > MAX_CONNECTIONS)
+    {
+        return Err(ctx.err(
+            Some(n.span()),
+            "max_connections",
+            format!("must be at most {MAX_CONNECTIONS}"),
+        ));
+    }
     let limits = Limits {
         header_read_timeout: match &file.header_read_timeout_seconds {
             None => Limits::default().header_read_timeout,

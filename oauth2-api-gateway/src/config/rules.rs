@@ -63,6 +63,13 @@ pub(super) fn parse_rules(
                 "a public route cannot also require scopes or roles",
             ));
         }
+        if r.methods.as_ref().is_some_and(Vec::is_empty) {
+            return Err(ctx.err(
+                span,
+                "routes.methods",
+                "lists no method, so the route would never apply (leave it out for every method)",
+            ));
+        }
         let mut rule = Rule::prefix(r.prefix.clone());
         if r.methods.is_some() {
             rule = rule.methods(methods);

@@ -207,3 +207,25 @@ fn tls_fields_parse_and_are_checked() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn limits_are_bounded_and_empty_method_lists_refused() {
+    let e = error(&format!("idle_timeout_seconds = 99999999999\n{PROVIDER}"));
+    assert!(
+        e.contains("`idle_timeout_seconds`") && e.contains("at most"),
+        "{e}"
+    );
+    let e = error(&format!("max_connections = 99999999999\n{PROVIDER}"));
+    assert!(e.contains("`max_connections`"), "{e}");
+    let e = error(&format!(
+        "upstream = \"http://127.0.0.1:1\"\nrequest_body_timeout_seconds = 99999999999\n{PROVIDER}"
+    ));
+    assert!(e.contains("`request_body_timeout_seconds`"), "{e}");
+    let e = error(&format!(
+        "{PROVIDER}\n[[routes]]\nprefix = \"/a\"\nmethods = []\n"
+    ));
+    assert!(
+        e.contains("`routes.methods`") && e.contains("never apply"),
+        "{e}"
+    );
+}
