@@ -69,48 +69,14 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if let Some(v) = (b[i] == b'%')
-            .then(|| s.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The most permissive reading of a path that common servers apply.
+/// The most permissive reading of a path that common servers apply, case-insensitively.
 fn permissive(path: &str) -> String {
-    let stripped: Vec<&str> = path
-        .split('/')
-        .map(|seg| seg.split(';').next().unwrap_or(""))
-        .collect();
-    let decoded = decode(&decode(&stripped.join("/"))).replace('\\', "/");
-    let mut out: Vec<&str> = Vec::new();
-    for seg in decoded.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            s => out.push(s),
-        }
-    }
-    format!("/{}", out.join("/")).to_ascii_lowercase()
+    tower_oauth2_api::testing::permissive_path(path).to_ascii_lowercase()
 }
 
 fn query_name_is(raw: &str, name: &str) -> bool {
-    decode(&raw.replace('+', " ")).eq_ignore_ascii_case(name)
+    tower_oauth2_api::testing::percent_decode_lossy(&raw.replace('+', " "))
+        .eq_ignore_ascii_case(name)
 }
 
 /// The upstream: reports the resource it would serve, the method it would run, the raw path

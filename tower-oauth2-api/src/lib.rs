@@ -55,7 +55,8 @@
 //! # Feature flags
 //! - `axum` (default): the extractors [`Auth`], [`Claims<T>`](Claims), [`ProviderName`] and
 //!   their `Option<_>` forms, through `axum-core`.
-//! - `test-util`: enables `oauth2_api::test_util` (a test issuer and JWKS server).
+//! - `test-util`: enables `oauth2_api::test_util` (a test issuer and JWKS server) and
+//!   [`testing`] (how permissive servers read paths, for tests of path rules).
 
 mod body;
 #[cfg(feature = "axum")]
@@ -70,6 +71,8 @@ mod response;
 mod rules;
 mod service;
 mod source;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod token;
 mod websocket;
 

@@ -7,53 +7,13 @@
 
 use http::Method;
 use proptest::prelude::*;
+use tower_oauth2_api::testing::{percent_decode_lossy, permissive_path as permissive};
 use tower_oauth2_api::{Requirement, Rule, Rules, canonical_path};
-
-fn decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if let Some(v) = (b[i] == b'%')
-            .then(|| s.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
-}
-
-/// The most permissive reading of a path that common servers apply.
-fn permissive(path: &str) -> String {
-    let stripped: Vec<&str> = path
-        .split('/')
-        .map(|seg| seg.split(';').next().unwrap_or(""))
-        .collect();
-    let once = String::from_utf8_lossy(&decode(&stripped.join("/"))).into_owned();
-    let twice = String::from_utf8_lossy(&decode(&once)).replace('\\', "/");
-    let mut out: Vec<&str> = Vec::new();
-    for seg in twice.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            s => out.push(s),
-        }
-    }
-    format!("/{}", out.join("/"))
-}
 
 /// The canonical form's resource as a decoding server reads it (no trailing-slash distinction,
 /// as `permissive` merges slashes).
 fn resource(canonical: &str) -> String {
-    let decoded = String::from_utf8_lossy(&decode(canonical)).into_owned();
+    let decoded = percent_decode_lossy(canonical);
     let trimmed = decoded.trim_end_matches('/');
     if trimmed.is_empty() {
         "/".to_owned()
