@@ -11,6 +11,7 @@ use http::{HeaderValue, StatusCode, header};
 use oauth2_api::{AuthError, Authenticated, ErrorKind};
 
 use crate::profile::RejectionProfile as _;
+use crate::reject::Answering;
 use crate::require::Requirement;
 use serde::de::DeserializeOwned;
 
@@ -20,13 +21,21 @@ use serde::de::DeserializeOwned;
 pub struct AuthRejection {
     status: StatusCode,
     message: String,
-    error: Option<AuthError>,
+    denied: Option<Box<Denial>>,
+}
+
+/// A token-level refusal and how the layer in front answers it.
+#[derive(Debug, Clone)]
+struct Denial {
+    error: AuthError,
+    layer: Option<Answering>,
+    grpc: bool,
 }
 
 impl AuthRejection {
     fn missing_layer(extractor: &str) -> Self {
         Self {
-            error: None,
+            denied: None,
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: format!(
                 "{extractor} needs tower_oauth2_api::AuthLayer in front of this route (add `.layer(AuthLayer::new(..))`), or the path is public"
@@ -57,11 +66,17 @@ impl std::error::Error for AuthRejection {}
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        if let Some(error) = &self.error {
-            let response = crate::profile::SeedCompatible.reject(error);
-            let mut response = response.map(axum_core::body::Body::from);
-            response.extensions_mut().insert(error.clone());
-            return response;
+        if let Some(denied) = self.denied {
+            let Denial { error, layer, grpc } = *denied;
+            let response = match layer {
+                Some(layer) => layer.respond(grpc, error),
+                None => crate::reject::respond(
+                    &|e: &AuthError| crate::profile::SeedCompatible.reject(e),
+                    grpc,
+                    error,
+                ),
+            };
+            return response.map(axum_core::body::Body::from);
         }
         if self.status.is_server_error() {
             tracing::error!(message = %self.message, "authentication extractor used without the layer");
@@ -133,20 +148,36 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Auth {
 #[derive(Debug, Clone)]
 pub struct Claims<T>(pub T);
 
-fn deserialize<T: DeserializeOwned>(auth: &Authenticated) -> Result<T, AuthRejection> {
-    auth.deserialize::<T>().map_err(|e| AuthRejection {
-        error: None,
-        status: StatusCode::UNAUTHORIZED,
-        message: format!("token claims do not have the expected shape: {e}"),
-    })
+/// A rejection for `error`, answered as the layer in front of `parts` answers.
+fn denied(parts: &Parts, error: AuthError) -> AuthRejection {
+    AuthRejection {
+        status: error.status(),
+        message: error.message().to_owned(),
+        denied: Some(Box::new(Denial {
+            layer: parts.extensions.get::<Answering>().cloned(),
+            grpc: crate::profile::is_grpc(&parts.headers),
+            error,
+        })),
+    }
+}
+
+/// The claims as `T`; claims of another shape are an invalid token (401), answered as the layer
+/// answers.
+fn deserialize<T: DeserializeOwned>(parts: &Parts) -> Option<Result<T, AuthRejection>> {
+    let auth = authenticated(parts)?;
+    Some(auth.deserialize::<T>().map_err(|e| {
+        let message = format!("token claims do not have the expected shape: {e}");
+        denied(parts, AuthError::new(ErrorKind::InvalidClaims, message))
+    }))
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let auth = authenticated(parts).ok_or_else(|| AuthRejection::missing_layer("Claims"))?;
-        deserialize(auth).map(Claims)
+        deserialize(parts)
+            .ok_or_else(|| AuthRejection::missing_layer("Claims"))?
+            .map(Claims)
     }
 }
 
@@ -154,9 +185,7 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        authenticated(parts)
-            .map(|a| deserialize(a).map(Claims))
-            .transpose()
+        deserialize(parts).map(|r| r.map(Claims)).transpose()
     }
 }
 
@@ -224,18 +253,15 @@ impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Authorized<P> {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let denied = |error: AuthError| AuthRejection {
-            status: error.status(),
-            message: error.message().to_owned(),
-            error: Some(error),
-        };
         let Some(user) = authenticated(parts) else {
-            return Err(denied(AuthError::new(
-                ErrorKind::MissingToken,
-                "This route requires a token",
-            )));
+            return Err(denied(
+                parts,
+                AuthError::new(ErrorKind::MissingToken, "This route requires a token"),
+            ));
         };
-        P::requirement().verify(user).map_err(denied)?;
+        P::requirement()
+            .verify(user)
+            .map_err(|error| denied(parts, error))?;
         Ok(Authorized(user.clone(), std::marker::PhantomData))
     }
 }

@@ -113,7 +113,9 @@ where
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
                 StateProj::Rejected { response } => {
-                    let response = response.take().unwrap_or_default();
+                    let response = response
+                        .take()
+                        .unwrap_or_else(crate::reject::polled_after_completion);
                     return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
                 }
                 StateProj::Waiting {
@@ -125,7 +127,9 @@ where
                 } => {
                     let result = ready!(authenticating.as_mut().poll(cx));
                     let Some(mut req) = request.take() else {
-                        return Poll::Ready(Ok(Response::default().map(ResponseBody::rejection)));
+                        return Poll::Ready(Ok(
+                            crate::reject::polled_after_completion().map(ResponseBody::rejection)
+                        ));
                     };
                     let result = result.and_then(|authenticated| match requirement {
                         Some(r) => r.verify(&authenticated).map(|()| authenticated),

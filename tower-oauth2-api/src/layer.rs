@@ -232,7 +232,7 @@ impl<P: Clone> AuthLayer<P> {
     }
 }
 
-impl<S, P> Layer<S> for AuthLayer<P> {
+impl<S, P: RejectionProfile> Layer<S> for AuthLayer<P> {
     type Service = AuthService<S, P>;
 
     fn layer(&self, inner: S) -> Self::Service {

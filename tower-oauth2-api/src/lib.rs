@@ -84,7 +84,9 @@ pub use layer::AuthLayer;
 pub use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind, Provider};
 pub use path::{PathError, canonical_path, is_canonical_path};
 pub use profile::{ProblemJson, RejectionProfile, Rfc6750, SeedCompatible};
-pub use require::{Require, RequireFuture, RequireLayer, Requirement, token_roles, token_scopes};
+pub use require::{
+    FromAuthLayer, Require, RequireFuture, RequireLayer, Requirement, token_roles, token_scopes,
+};
 pub use rules::{Access, Rule, RuleError, Rules};
 pub use service::AuthService;
 pub use source::{TokenExtractor, TokenSource, query_parameter_is, query_without};

@@ -1,5 +1,8 @@
 //! Turning an [`AuthError`] into the response a client gets.
 
+use std::fmt;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
@@ -8,9 +11,65 @@ use oauth2_api::AuthError;
 use crate::profile::{self, RejectionProfile};
 use crate::websocket::{self, WebSocketRejection};
 
+/// A rejection profile as a function.
+type ProfileFn = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
+
+/// How the [`AuthLayer`](crate::AuthLayer) in front answers failures. The layer puts it in the
+/// extensions of every request it lets through, so that a [`RequireLayer`](crate::RequireLayer)
+/// (by default) and the axum extractors behind it answer in the profile the user chose.
+#[derive(Clone)]
+pub(crate) struct Answering {
+    profile: Arc<ProfileFn>,
+    websocket: WebSocketRejection,
+}
+
+impl fmt::Debug for Answering {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Answering")
+            .field("websocket", &self.websocket)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Answering {
+    pub(crate) fn new<P: RejectionProfile>(profile: P, websocket: WebSocketRejection) -> Self {
+        Self {
+            profile: Arc::new(move |e: &AuthError| profile.reject(e)),
+            websocket,
+        }
+    }
+
+    /// The answer the layer would give to `error` (`grpc`: for a gRPC request).
+    pub(crate) fn respond(&self, grpc: bool, error: AuthError) -> Response<Bytes> {
+        respond(&*self.profile, grpc, error)
+    }
+
+    /// The layer's answer to `req`, as [`reject`] gives it.
+    pub(crate) fn reject<B>(&self, req: Request<B>, error: AuthError) -> Response<Full<Bytes>> {
+        let profile = Arc::clone(&self.profile);
+        reject(&move |e: &AuthError| profile(e), self.websocket, req, error)
+    }
+}
+
+/// The one place a failure becomes a response head and body: a gRPC request gets a
+/// trailers-only gRPC status, anything else the profile's answer; the error goes into the
+/// response's extensions.
+pub(crate) fn respond(
+    profile: &dyn Fn(&AuthError) -> Response<Bytes>,
+    grpc: bool,
+    error: AuthError,
+) -> Response<Bytes> {
+    let mut response = if grpc {
+        profile::grpc(&error)
+    } else {
+        profile(&error)
+    };
+    response.extensions_mut().insert(error);
+    response
+}
+
 /// The response for a failed request: a WebSocket upgrade (by default) completes its handshake
-/// and is closed with 1008; a gRPC request gets a trailers-only gRPC status; anything else the
-/// profile's answer. The error goes into the response's extensions.
+/// and is closed with 1008; anything else gets [`respond`]'s answer.
 pub(crate) fn reject<B, P: RejectionProfile>(
     profile: &P,
     websocket: WebSocketRejection,
@@ -21,12 +80,13 @@ pub(crate) fn reject<B, P: RejectionProfile>(
     if websocket == WebSocketRejection::Close && websocket::is_upgrade(&req) {
         return websocket::close_with_policy_violation(req, error);
     }
-    let response = if profile::is_grpc(req.headers()) {
-        profile::grpc(&error)
-    } else {
-        profile.reject(&error)
-    };
-    let mut response = response.map(Full::new);
-    response.extensions_mut().insert(error);
+    let grpc = profile::is_grpc(req.headers());
+    respond(&|e: &AuthError| profile.reject(e), grpc, error).map(Full::new)
+}
+
+/// The answer of a response future polled again after it completed: a 500, never a 200.
+pub(crate) fn polled_after_completion() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
     response
 }

@@ -33,7 +33,7 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::profile::{RejectionProfile, SeedCompatible};
-use crate::reject::reject;
+use crate::reject::{Answering, reject};
 use crate::websocket::WebSocketRejection;
 
 type Predicate = Arc<dyn Fn(&Authenticated) -> bool + Send + Sync>;
@@ -252,7 +252,7 @@ impl Requirement {
 /// ```
 #[derive(Clone)]
 #[must_use]
-pub struct RequireLayer<P = SeedCompatible> {
+pub struct RequireLayer<P = FromAuthLayer> {
     requirement: Arc<Requirement>,
     profile: P,
     websocket: WebSocketRejection,
@@ -270,12 +270,25 @@ impl<P: fmt::Debug> fmt::Debug for RequireLayer<P> {
     }
 }
 
-impl RequireLayer<SeedCompatible> {
-    /// Requires `requirement`, answering failures as the seed-compatible profile does.
+/// The rejection profile of the [`AuthLayer`](crate::AuthLayer) in front (its profile and its
+/// WebSocket answer), the default of [`RequireLayer`]. Without a layer in front, failures are
+/// answered as [`SeedCompatible`] does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FromAuthLayer;
+
+impl RejectionProfile for FromAuthLayer {
+    fn reject(&self, error: &AuthError) -> http::Response<Bytes> {
+        SeedCompatible.reject(error)
+    }
+}
+
+impl RequireLayer<FromAuthLayer> {
+    /// Requires `requirement`, answering failures as the [`AuthLayer`](crate::AuthLayer) in
+    /// front does.
     pub fn new(requirement: Requirement) -> Self {
         Self {
             requirement: Arc::new(requirement),
-            profile: SeedCompatible,
+            profile: FromAuthLayer,
             websocket: WebSocketRejection::Close,
             when: None,
         }
@@ -283,7 +296,7 @@ impl RequireLayer<SeedCompatible> {
 }
 
 impl<P> RequireLayer<P> {
-    /// Answers failures with another profile (use the same one as the `AuthLayer`).
+    /// Answers failures with another profile than the `AuthLayer`'s.
     pub fn on_rejection<Q: RejectionProfile>(self, profile: Q) -> RequireLayer<Q> {
         RequireLayer {
             requirement: self.requirement,
@@ -375,7 +388,7 @@ where
             }
             RequireProj::Rejected { response } => Poll::Ready(Ok(response
                 .take()
-                .unwrap_or_default()
+                .unwrap_or_else(crate::reject::polled_after_completion)
                 .map(ResponseBody::rejection))),
         }
     }
@@ -419,11 +432,20 @@ where
                     future: self.inner.call(req),
                 },
             },
-            Err(error) => RequireFuture {
-                state: RequireState::Rejected {
-                    response: Some(reject(&self.profile, self.websocket, req, error)),
-                },
-            },
+            Err(error) => {
+                let follows_layer =
+                    std::any::TypeId::of::<P>() == std::any::TypeId::of::<FromAuthLayer>();
+                let layer = req.extensions().get::<Answering>().cloned();
+                let response = match layer {
+                    Some(layer) if follows_layer => layer.reject(req, error),
+                    _ => reject(&self.profile, self.websocket, req, error),
+                };
+                RequireFuture {
+                    state: RequireState::Rejected {
+                        response: Some(response),
+                    },
+                }
+            }
         }
     }
 }

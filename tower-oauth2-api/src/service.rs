@@ -13,7 +13,7 @@ use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::layer::Config;
 use crate::profile::RejectionProfile;
-use crate::reject::reject;
+use crate::reject::{Answering, reject};
 use crate::rules::{Access, Rule};
 use crate::source;
 
@@ -28,13 +28,21 @@ use crate::source;
 pub struct AuthService<S, P> {
     inner: S,
     config: Arc<Config<P>>,
+    answering: Answering,
+}
+
+impl<S, P: RejectionProfile> AuthService<S, P> {
+    pub(crate) fn new(inner: S, config: Arc<Config<P>>) -> Self {
+        let answering = Answering::new(config.profile.clone(), config.websocket);
+        Self {
+            inner,
+            config,
+            answering,
+        }
+    }
 }
 
 impl<S, P> AuthService<S, P> {
-    pub(crate) fn new(inner: S, config: Arc<Config<P>>) -> Self {
-        Self { inner, config }
-    }
-
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -56,6 +64,8 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
+        // Everything behind the layer answers failures the way the layer does.
+        req.extensions_mut().insert(self.answering.clone());
         let mut requirement = None;
         // A rule that names this request needs a token even in optional mode.
         let mut rule_needs_token = false;

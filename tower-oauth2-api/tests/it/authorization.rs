@@ -565,3 +565,44 @@ async fn rfc9068_profile_refuses_id_tokens_and_incomplete_access_tokens() {
         401
     );
 }
+
+/// Everything behind the layer answers in the profile the user chose: a `RequireLayer` without
+/// a profile of its own, the `Authorized<P>` guard and `Claims<T>` (whose claims do not fit).
+#[tokio::test]
+async fn require_layer_and_extractors_answer_in_the_layers_profile() {
+    #[derive(Deserialize)]
+    struct Needs {
+        #[allow(dead_code)]
+        tenant: String,
+    }
+    let s = setup().await;
+    let auth = authenticator(vec![provider("a", &s.issuer, &s.jwks.jwks_url())]);
+    let app = serve(
+        Router::new()
+            .route(
+                "/required",
+                get(sub).route_layer(RequireLayer::new(
+                    Requirement::new().scopes(["orders:read"]),
+                )),
+            )
+            .route("/guarded", get(|_: Authorized<ReadOrders>| async { "ok" }))
+            .route("/claims", get(|_: Claims<Needs>| async { "ok" }))
+            .layer(AuthLayer::new(auth).on_rejection(ProblemJson)),
+    )
+    .await;
+    let token = s.issuer.token().audience(AUD).build();
+    for (path, status) in [("/required", 403), ("/guarded", 403), ("/claims", 401)] {
+        let res = client()
+            .get(app.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{path}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/problem+json",
+            "{path} answers in the layer's profile"
+        );
+    }
+}
