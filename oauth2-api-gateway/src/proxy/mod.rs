@@ -4,21 +4,22 @@
 //! forwarding headers are set, claims are forwarded as configured after any incoming header
 //! of the same name is removed, and WebSocket upgrades are passed through once authenticated.
 //! Upstream down: 502; no response head within the timeout: 504.
+//!
+//! `headers.rs`: what is removed and set; `body.rs`: the request body's pause limit.
 
-use std::future::Future as _;
+mod body;
+mod headers;
+
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{StatusCode, Uri};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
@@ -28,9 +29,14 @@ use oauth2_api::Authenticated;
 use serde_json::{Value, json};
 use tower_oauth2_api::{is_websocket_upgrade, query_without, websocket_accept};
 
-use crate::listener::ConnectionSlot;
+use body::PausingBody;
+use headers::{
+    FORWARDING_HEADERS, STRIPPED_PARAMETERS, UNGOVERNED_HEADERS, claim_header_value, normalised,
+    strip_hop_by_hop,
+};
 
 use crate::config::{Forwarding, Upstream};
+use crate::listener::ConnectionSlot;
 
 /// The proxy's state.
 #[derive(Debug)]
@@ -45,33 +51,6 @@ pub(crate) struct Proxy {
     proto: HeaderValue,
     /// Normalised names (lowercase, `_` as `-`) of every header the gateway vouches for.
     vouched: Vec<String>,
-}
-
-/// Headers about the client and the hop that only the gateway may set (besides every
-/// `x-forwarded-*`).
-const FORWARDING_HEADERS: [&str; 2] = ["forwarded", "x-real-ip"];
-
-/// Headers with which an upstream would act on another method or path than the one the rules
-/// governed: method overrides (ASP.NET, Express, Rack, Spring) and rewrites (IIS, some PHP
-/// frameworks). Removed in every spelling.
-const UNGOVERNED_HEADERS: [&str; 7] = [
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
-    "x-original-url",
-    "x-rewrite-url",
-    "x-original-uri",
-    "x-original-method",
-];
-
-/// Query parameters removed before forwarding: the token (it would reach the upstream's
-/// access logs) and the method override `_method`. Names are matched as any server reads them
-/// ([`tower_oauth2_api::query_parameter_is`]).
-const STRIPPED_PARAMETERS: [&str; 2] = ["access_token", "_method"];
-
-/// A header name as CGI-style servers see it: `X_User_Id` and `x-user-id` are the same.
-fn normalised(name: &str) -> String {
-    name.to_ascii_lowercase().replace('_', "-")
 }
 
 impl Proxy {
@@ -116,129 +95,6 @@ impl Proxy {
 
 pub(crate) fn router(proxy: Arc<Proxy>) -> Router {
     Router::new().fallback(forward).with_state(proxy)
-}
-
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-];
-
-/// Removes hop-by-hop headers (RFC 9110 section 7.6.1), including those the `Connection`
-/// header names. `Upgrade` is kept only for a WebSocket upgrade; `TE: trailers` is kept (gRPC
-/// needs it end to end, and it is the one `TE` value HTTP/2 allows).
-fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    let trailers = headers
-        .get_all(header::TE)
-        .iter()
-        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        if !(keep_upgrade && name == header::UPGRADE) {
-            headers.remove(name);
-        }
-    }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
-    }
-    if trailers {
-        headers.insert(header::TE, HeaderValue::from_static("trailers"));
-    }
-    if keep_upgrade {
-        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    } else {
-        headers.remove(header::UPGRADE);
-    }
-}
-
-/// A request body that fails when the client pauses longer than the limit between two pieces
-/// (or before the first), so a stalled upload cannot hold an upstream connection.
-struct PausingBody {
-    inner: Body,
-    limit: Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-    paused: Arc<AtomicBool>,
-}
-
-impl PausingBody {
-    fn new(inner: Body, limit: Duration, paused: Arc<AtomicBool>) -> Self {
-        Self {
-            inner,
-            limit,
-            sleep: Box::pin(tokio::time::sleep(limit)),
-            paused,
-        }
-    }
-}
-
-/// The error a [`PausingBody`] ends with.
-#[derive(Debug)]
-struct BodyPaused;
-
-impl std::fmt::Display for BodyPaused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the client paused its request body too long")
-    }
-}
-
-impl std::error::Error for BodyPaused {}
-
-impl http_body::Body for PausingBody {
-    type Data = bytes::Bytes;
-    type Error = axum::BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                let next = tokio::time::Instant::now() + this.limit;
-                this.sleep.as_mut().reset(next);
-                Poll::Ready(frame.map(|r| r.map_err(Into::into)))
-            }
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    this.paused.store(true, Ordering::Relaxed);
-                    Poll::Ready(Some(Err(Box::new(BodyPaused))))
-                }
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-fn claim_header_value(value: &Value) -> Option<HeaderValue> {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Array(items) if items.iter().all(Value::is_string) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" "),
-        other => other.to_string(),
-    };
-    HeaderValue::from_str(&text).ok()
 }
 
 /// Time until the token's `exp`.
@@ -437,50 +293,4 @@ async fn forward(
     }
     strip_hop_by_hop(response.headers_mut(), false);
     response.map(Body::new)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "connection",
-            HeaderValue::from_static("keep-alive, x-secret"),
-        );
-        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
-        h.insert("x-secret", HeaderValue::from_static("1"));
-        h.insert("te", HeaderValue::from_static("gzip"));
-        h.insert("upgrade", HeaderValue::from_static("h2c"));
-        h.insert("x-kept", HeaderValue::from_static("1"));
-        strip_hop_by_hop(&mut h, false);
-        let names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["x-kept"]);
-        let mut h = HeaderMap::new();
-        h.insert("te", HeaderValue::from_static("trailers"));
-        strip_hop_by_hop(&mut h, false);
-        assert_eq!(
-            h.get("te").map(HeaderValue::as_bytes),
-            Some(&b"trailers"[..])
-        );
-    }
-
-    #[test]
-    fn claims_become_header_values() {
-        assert_eq!(
-            claim_header_value(&json!("a b")),
-            Some(HeaderValue::from_static("a b"))
-        );
-        assert_eq!(
-            claim_header_value(&json!(["r1", "r2"])),
-            Some(HeaderValue::from_static("r1 r2"))
-        );
-        assert_eq!(
-            claim_header_value(&json!(42)),
-            Some(HeaderValue::from_static("42"))
-        );
-        assert_eq!(claim_header_value(&json!("line\nbreak")), None);
-    }
 }

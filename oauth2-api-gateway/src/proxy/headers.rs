@@ -1,0 +1,137 @@
+//! What the proxy removes from and sets on requests and responses: hop-by-hop headers, headers
+//! only the gateway may set, headers and parameters an upstream would read as another method
+//! or path, and claims as header values.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+
+/// Headers about the client and the hop that only the gateway may set (besides every
+/// `x-forwarded-*`).
+pub(super) const FORWARDING_HEADERS: [&str; 2] = ["forwarded", "x-real-ip"];
+
+/// Headers with which an upstream would act on another method or path than the one the rules
+/// governed: method overrides (ASP.NET, Express, Rack, Spring) and rewrites (IIS, some PHP
+/// frameworks). Removed in every spelling.
+pub(super) const UNGOVERNED_HEADERS: [&str; 7] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-uri",
+    "x-original-method",
+];
+
+/// Query parameters removed before forwarding: the token (it would reach the upstream's
+/// access logs) and the method override `_method`. Names are matched as any server reads them
+/// ([`tower_oauth2_api::query_parameter_is`]).
+pub(super) const STRIPPED_PARAMETERS: [&str; 2] = ["access_token", "_method"];
+
+/// A header name as CGI-style servers see it: `X_User_Id` and `x-user-id` are the same.
+pub(super) fn normalised(name: &str) -> String {
+    name.to_ascii_lowercase().replace('_', "-")
+}
+
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+];
+
+/// Removes hop-by-hop headers (RFC 9110 section 7.6.1), including those the `Connection`
+/// header names. `Upgrade` is kept only for a WebSocket upgrade; `TE: trailers` is kept (gRPC
+/// needs it end to end, and it is the one `TE` value HTTP/2 allows).
+pub(super) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let trailers = headers
+        .get_all(header::TE)
+        .iter()
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        if !(keep_upgrade && name == header::UPGRADE) {
+            headers.remove(name);
+        }
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if trailers {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    }
+    if keep_upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    } else {
+        headers.remove(header::UPGRADE);
+    }
+}
+
+pub(super) fn claim_header_value(value: &Value) -> Option<HeaderValue> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    };
+    HeaderValue::from_str(&text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("te", HeaderValue::from_static("gzip"));
+        h.insert("upgrade", HeaderValue::from_static("h2c"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h, false);
+        let names: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["x-kept"]);
+        let mut h = HeaderMap::new();
+        h.insert("te", HeaderValue::from_static("trailers"));
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(
+            h.get("te").map(HeaderValue::as_bytes),
+            Some(&b"trailers"[..])
+        );
+    }
+
+    #[test]
+    fn claims_become_header_values() {
+        assert_eq!(
+            claim_header_value(&json!("a b")),
+            Some(HeaderValue::from_static("a b"))
+        );
+        assert_eq!(
+            claim_header_value(&json!(["r1", "r2"])),
+            Some(HeaderValue::from_static("r1 r2"))
+        );
+        assert_eq!(
+            claim_header_value(&json!(42)),
+            Some(HeaderValue::from_static("42"))
+        );
+        assert_eq!(claim_header_value(&json!("line\nbreak")), None);
+    }
+}

@@ -1,0 +1,348 @@
+//! The authenticator: many providers, one entry point per token.
+//!
+//! - `pipeline.rs`: verification, synchronous and without I/O, unit-tested on its own;
+//! - `builder.rs`: the configuration checks and the wiring of key stores;
+//! - this file: the cheap-clone handle, the verified-token cache around the pipeline, and the
+//!   one wait (for a first key set or an unknown `kid`) between two runs of the pipeline on
+//!   the same parsed token.
+
+mod builder;
+mod pipeline;
+
+pub use builder::AuthenticatorBuilder;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+
+use crate::authenticated::Authenticated;
+use crate::error::{AuthError, ErrorKind};
+use crate::jws::Compact;
+use crate::provider::Provider;
+use crate::time::Clock;
+use crate::token_cache::{self, CacheKey, TokenCache};
+use pipeline::{Entry, Mode, Verdict, Wait};
+
+/// The state of one provider's keys, from [`Authenticator::key_sets`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeySetStatus {
+    /// The provider's name.
+    pub provider: String,
+    /// Whether a usable key set is loaded.
+    pub loaded: bool,
+    /// The key ids of the loaded set.
+    pub kids: Vec<String>,
+    /// Time since the last successful load (`None` for keys fixed at build time).
+    pub age: Option<Duration>,
+}
+
+/// The default cap on a token's length, checked before any decoding.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Validates bearer tokens against a set of providers. Cheap to clone (a shared handle).
+///
+/// Building it starts loading remote keys in the background (when inside a Tokio runtime;
+/// otherwise on first use). Background tasks end when the last clone is dropped.
+///
+/// ```
+/// use oauth2_api::{Authenticator, ErrorKind, Provider};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let auth = Authenticator::builder()
+///     .provider(
+///         Provider::builder("local")
+///             .issuer("https://login.example.test/")
+///             .audience("api://example")
+///             .shared_secret(vec![7u8; 32])
+///             .build()?,
+///     )
+///     .build()?;
+/// let err = auth.authenticate("not-a-token").await.unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Malformed);
+/// assert_eq!(err.status(), 401);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    entries: Vec<Entry>,
+    token_cache: Option<TokenCache>,
+    by_issuer: HashMap<String, Vec<usize>>,
+    clock: Arc<dyn Clock>,
+    max_token_bytes: usize,
+    started: AtomicBool,
+    tasks: Mutex<Vec<AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(tasks) = self.tasks.get_mut() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field(
+                "providers",
+                &self
+                    .inner
+                    .entries
+                    .iter()
+                    .map(|e| e.provider.name())
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one pass of the pipeline left to do.
+enum Pass<'a> {
+    Done(Result<Authenticated, AuthError>),
+    /// Keys to wait for; the parsed token and its cache key are kept for the second pass.
+    Wait {
+        compact: Box<Compact<'a>>,
+        cache_key: Option<CacheKey>,
+        waits: Vec<(usize, Wait)>,
+    },
+}
+
+impl Authenticator {
+    fn from_parts(
+        entries: Vec<Entry>,
+        by_issuer: HashMap<String, Vec<usize>>,
+        token_cache: Option<TokenCache>,
+        clock: Arc<dyn Clock>,
+        max_token_bytes: usize,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                entries,
+                token_cache,
+                by_issuer,
+                clock,
+                max_token_bytes,
+                started: AtomicBool::new(false),
+                tasks: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Starts a builder.
+    pub fn builder() -> AuthenticatorBuilder {
+        AuthenticatorBuilder::default()
+    }
+
+    /// The configured providers, in order.
+    pub fn providers(&self) -> impl Iterator<Item = &Provider> {
+        self.inner.entries.iter().map(|e| &e.provider)
+    }
+
+    /// Validates `token` (the part after `Bearer `).
+    ///
+    /// Waits only when the token's provider has no keys yet (bounded by the first-load wait)
+    /// or names a `kid` that is not in the set (one rate-limited refresh, bounded wait).
+    ///
+    /// # Errors
+    /// An [`AuthError`] whose [`kind`](AuthError::kind) says why.
+    pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        self.ensure_started();
+        let (mut compact, cache_key, waits) = match self.first_pass(token) {
+            Pass::Done(result) => return record(result),
+            Pass::Wait {
+                compact,
+                cache_key,
+                waits,
+            } => (compact, cache_key, waits),
+        };
+        // Several providers may share the issuer: wait for them together, so the bound is one
+        // wait, not one per provider.
+        let mut set = tokio::task::JoinSet::new();
+        for (i, wait) in waits {
+            let cache = Arc::clone(&self.inner.entries[i].cache);
+            set.spawn(async move {
+                match wait {
+                    Wait::FirstLoad => cache.wait_for_first_load().await,
+                    Wait::UnknownKid => cache.refresh_for_unknown_kid().await,
+                }
+            });
+        }
+        while set.join_next().await.is_some() {}
+        // The same parsed token, once more, now failing with what is known.
+        let now = self.inner.clock.now_unix();
+        record(
+            self.finish(&mut compact, cache_key, now, Mode::Final)
+                .unwrap_or_else(|_| {
+                    Err(AuthError::new(
+                        ErrorKind::KeysUnavailable,
+                        "signing keys are not available",
+                    ))
+                }),
+        )
+    }
+
+    /// Validates `token` without waiting: `None` when the answer needs keys that are not
+    /// loaded yet or a refresh for an unknown `kid`; then call [`authenticate`](Self::authenticate).
+    ///
+    /// This is the fast path the tower layer takes first, so that a request whose keys are
+    /// in memory costs no allocation for a future.
+    #[must_use]
+    pub fn try_authenticate(&self, token: &str) -> Option<Result<Authenticated, AuthError>> {
+        self.ensure_started();
+        match self.first_pass(token) {
+            Pass::Done(result) => Some(record(result)),
+            Pass::Wait { .. } => None,
+        }
+    }
+
+    /// The verified-token cache, then the parse, then the pipeline (may wait).
+    fn first_pass<'a>(&self, token: &'a str) -> Pass<'a> {
+        let now = self.inner.clock.now_unix();
+        let cache_key = match &self.inner.token_cache {
+            Some(cache) if token.len() <= self.inner.max_token_bytes => {
+                let key = TokenCache::key(token);
+                let hit = cache.get(&key, now, |i| {
+                    self.inner.entries.get(i).and_then(|e| e.cache.current_id())
+                });
+                if let Some(hit) = hit {
+                    return Pass::Done(Ok(hit));
+                }
+                Some(key)
+            }
+            _ => None,
+        };
+        let mut compact = match Compact::parse(token, self.inner.max_token_bytes) {
+            Ok(c) => c,
+            Err(e) => return Pass::Done(Err(e)),
+        };
+        match self.finish(&mut compact, cache_key, now, Mode::MayWait) {
+            Ok(result) => Pass::Done(result),
+            Err(waits) => Pass::Wait {
+                compact: Box::new(compact),
+                cache_key,
+                waits,
+            },
+        }
+    }
+
+    /// Runs the pipeline on a parsed token; a verified token goes into the cache. `Err`: the
+    /// keys to wait for.
+    fn finish(
+        &self,
+        compact: &mut Compact<'_>,
+        cache_key: Option<CacheKey>,
+        now: i64,
+        mode: Mode,
+    ) -> Result<Result<Authenticated, AuthError>, Vec<(usize, Wait)>> {
+        let inner = &*self.inner;
+        let caching = inner.token_cache.is_some() && cache_key.is_some();
+        match pipeline::verify(
+            &inner.entries,
+            &inner.by_issuer,
+            compact,
+            now,
+            mode,
+            caching,
+        ) {
+            Verdict::Verified(v) => {
+                if let (Some(cache), Some(key), Some((exp, not_before))) =
+                    (&inner.token_cache, cache_key, v.cache_times)
+                {
+                    let entry = token_cache::Entry {
+                        authenticated: v.authenticated.clone(),
+                        provider: v.provider,
+                        key_set: v.key_set,
+                        exp,
+                        not_before,
+                        leeway: inner.entries[v.provider].provider.rules.leeway_secs,
+                    };
+                    cache.insert(key, entry, now);
+                }
+                Ok(Ok(v.authenticated))
+            }
+            Verdict::Rejected(e) => Ok(Err(e)),
+            Verdict::NeedsKeys(waits) => Err(waits),
+        }
+    }
+
+    /// The state of each provider's keys, in configuration order.
+    pub fn key_sets(&self) -> Vec<KeySetStatus> {
+        self.inner
+            .entries
+            .iter()
+            .map(|e| {
+                let keys = e.cache.snapshot();
+                KeySetStatus {
+                    provider: e.provider.name().to_owned(),
+                    loaded: keys.is_some(),
+                    kids: keys
+                        .map(|k| k.kids().map(str::to_owned).collect())
+                        .unwrap_or_default(),
+                    age: e.cache.age(),
+                }
+            })
+            .collect()
+    }
+
+    /// The number of tokens in the verified-token cache.
+    #[must_use]
+    pub fn cached_tokens(&self) -> usize {
+        self.inner.token_cache.as_ref().map_or(0, TokenCache::len)
+    }
+
+    /// Sets the `oauth2_api_key_set_age_seconds` gauges (call before exporting metrics).
+    pub fn record_key_set_ages(&self) {
+        for e in &self.inner.entries {
+            e.cache.record_age();
+        }
+    }
+
+    fn ensure_started(&self) {
+        if self.inner.started.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Ok(mut tasks) = self.inner.tasks.lock() else {
+            return;
+        };
+        if self.inner.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for entry in &self.inner.entries {
+            if entry.cache.is_refreshable() {
+                let cache = Arc::clone(&entry.cache);
+                tasks.push(handle.spawn(cache.run()).abort_handle());
+            }
+        }
+    }
+}
+
+/// Counts a final validation result: `oauth2_api_validations_total{provider, outcome}`.
+fn record(result: Result<Authenticated, AuthError>) -> Result<Authenticated, AuthError> {
+    let (provider, outcome): (Arc<str>, &'static str) = match &result {
+        Ok(a) => (a.provider_arc(), "valid"),
+        Err(e) => (
+            e.attempts()
+                .next()
+                .map_or_else(|| Arc::from("none"), |(p, _)| Arc::from(p)),
+            e.kind().as_str(),
+        ),
+    };
+    metrics::counter!("oauth2_api_validations_total", "provider" => provider, "outcome" => outcome)
+        .increment(1);
+    result
+}
