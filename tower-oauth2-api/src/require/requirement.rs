@@ -1,43 +1,13 @@
-//! Authorization per route: required scopes, roles and claim predicates.
-//!
-//! A [`Requirement`] is checked against the [`Authenticated`] token that [`AuthLayer`]
-//! attached. Put a [`RequireLayer`] on a router or a single route (after the `AuthLayer`, i.e.
-//! inside it), or use the axum extractor guard [`Authorized<P>`](crate::Authorized).
-//!
-//! Semantics: every condition you add must hold (AND). `scopes`/`roles` need all of the listed
-//! values; `any_scope`/`any_role` need at least one. Scopes are read from `scope` (a
-//! space-separated string) and `scp` (a string or an array of strings, as Entra and Okta send),
-//! together. Roles are read at a claim path (default `roles`; e.g. Keycloak's
-//! `realm_access.roles` or `resource_access.<client>.roles`), as an array of strings or a string.
-//!
-//! A failure is 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`
-//! (RFC 6750 section 3.1) in the layer's rejection profile; a request without a token (optional
-//! authentication) gets the profile's missing-token answer.
-//!
-//! [`AuthLayer`]: crate::AuthLayer
+//! [`Requirement`]: what a route requires of a valid token (scopes, roles, predicates), and
+//! the scopes and roles a token carries.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
-use http::{Request, Response};
-use http_body_util::Full;
-use oauth2_api::{AuthError, Authenticated, ErrorKind};
-use pin_project_lite::pin_project;
+use oauth2_api::{AuthError, Authenticated};
 use serde_json::Value;
-use tower_layer::Layer;
-use tower_service::Service;
-
-use crate::body::ResponseBody;
-use crate::profile::{RejectionProfile, SeedCompatible};
-use crate::reject::{Answering, reject};
-use crate::websocket::WebSocketRejection;
 
 type Predicate = Arc<dyn Fn(&Authenticated) -> bool + Send + Sync>;
-type RequestMatcher = Arc<dyn Fn(&http::Method, &http::Uri) -> bool + Send + Sync>;
 
 /// What a route requires of a valid token.
 ///
@@ -180,7 +150,7 @@ impl Requirement {
         (!all.is_empty()).then(|| all.join(" "))
     }
 
-    /// Checks `user`; the error is [`ErrorKind::InsufficientScope`] (403).
+    /// Checks `user`; the error is [`ErrorKind::InsufficientScope`](oauth2_api::ErrorKind::InsufficientScope) (403).
     ///
     /// # Errors
     /// When a scope, role or predicate is not satisfied.
@@ -236,217 +206,6 @@ impl Requirement {
             }
         }
         Ok(())
-    }
-}
-
-/// A layer that checks a [`Requirement`] after [`AuthLayer`](crate::AuthLayer).
-///
-/// ```
-/// use axum::{Router, routing::get};
-/// use tower_oauth2_api::{RequireLayer, Requirement};
-///
-/// let orders: Router = Router::new()
-///     .route("/orders", get(|| async { "orders" }))
-///     .route_layer(RequireLayer::new(Requirement::new().scopes(["orders:read"])));
-/// // then: Router::new().merge(orders).layer(AuthLayer::new(auth))
-/// ```
-#[derive(Clone)]
-#[must_use]
-pub struct RequireLayer<P = FromAuthLayer> {
-    requirement: Arc<Requirement>,
-    profile: P,
-    websocket: WebSocketRejection,
-    when: Option<RequestMatcher>,
-}
-
-impl<P: fmt::Debug> fmt::Debug for RequireLayer<P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequireLayer")
-            .field("requirement", &self.requirement)
-            .field("profile", &self.profile)
-            .field("websocket", &self.websocket)
-            .field("conditional", &self.when.is_some())
-            .finish()
-    }
-}
-
-/// The rejection profile of the [`AuthLayer`](crate::AuthLayer) in front (its profile and its
-/// WebSocket answer), the default of [`RequireLayer`]. Without a layer in front, failures are
-/// answered as [`SeedCompatible`] does.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FromAuthLayer;
-
-impl RejectionProfile for FromAuthLayer {
-    fn reject(&self, error: &AuthError) -> http::Response<Bytes> {
-        SeedCompatible.reject(error)
-    }
-}
-
-impl RequireLayer<FromAuthLayer> {
-    /// Requires `requirement`, answering failures as the [`AuthLayer`](crate::AuthLayer) in
-    /// front does.
-    pub fn new(requirement: Requirement) -> Self {
-        Self {
-            requirement: Arc::new(requirement),
-            profile: FromAuthLayer,
-            websocket: WebSocketRejection::Close,
-            when: None,
-        }
-    }
-}
-
-impl<P> RequireLayer<P> {
-    /// Answers failures with another profile than the `AuthLayer`'s.
-    pub fn on_rejection<Q: RejectionProfile>(self, profile: Q) -> RequireLayer<Q> {
-        RequireLayer {
-            requirement: self.requirement,
-            profile,
-            websocket: self.websocket,
-            when: self.when,
-        }
-    }
-
-    /// Checks the requirement only on requests for which `f` is true (others pass), for rules
-    /// keyed on paths and methods rather than on axum routes.
-    pub fn only_when(
-        mut self,
-        f: impl Fn(&http::Method, &http::Uri) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.when = Some(Arc::new(f));
-        self
-    }
-
-    /// How a refused WebSocket upgrade is answered (default: close with 1008).
-    pub fn websocket_rejection(mut self, mode: WebSocketRejection) -> Self {
-        self.websocket = mode;
-        self
-    }
-}
-
-impl<S, P: Clone> Layer<S> for RequireLayer<P> {
-    type Service = Require<S, P>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Require {
-            inner,
-            requirement: Arc::clone(&self.requirement),
-            profile: self.profile.clone(),
-            websocket: self.websocket,
-            when: self.when.clone(),
-        }
-    }
-}
-
-/// The service made by [`RequireLayer`].
-#[derive(Clone)]
-pub struct Require<S, P> {
-    inner: S,
-    requirement: Arc<Requirement>,
-    profile: P,
-    websocket: WebSocketRejection,
-    when: Option<RequestMatcher>,
-}
-
-impl<S: fmt::Debug, P: fmt::Debug> fmt::Debug for Require<S, P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Require")
-            .field("inner", &self.inner)
-            .field("requirement", &self.requirement)
-            .finish_non_exhaustive()
-    }
-}
-
-pin_project! {
-    /// The response future of [`Require`].
-    #[derive(Debug)]
-    pub struct RequireFuture<F> {
-        #[pin]
-        state: RequireState<F>,
-    }
-}
-
-pin_project! {
-    #[project = RequireProj]
-    #[derive(Debug)]
-    enum RequireState<F> {
-        Inner { #[pin] future: F },
-        Rejected { response: Option<Response<Full<Bytes>>> },
-    }
-}
-
-impl<F, B, E> Future for RequireFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            RequireProj::Inner { future } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(ResponseBody::inner)))
-            }
-            RequireProj::Rejected { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(crate::reject::polled_after_completion)
-                .map(ResponseBody::rejection))),
-        }
-    }
-}
-
-impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S, P>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    P: RejectionProfile,
-{
-    type Response = Response<ResponseBody<ResBody>>;
-    type Error = S::Error;
-    type Future = RequireFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        if self
-            .when
-            .as_ref()
-            .is_some_and(|f| !f(req.method(), req.uri()))
-        {
-            return RequireFuture {
-                state: RequireState::Inner {
-                    future: self.inner.call(req),
-                },
-            };
-        }
-        let verdict = match req.extensions().get::<Authenticated>() {
-            Some(user) => self.requirement.verify(user),
-            None => Err(AuthError::new(
-                ErrorKind::MissingToken,
-                "This route requires a token",
-            )),
-        };
-        match verdict {
-            Ok(()) => RequireFuture {
-                state: RequireState::Inner {
-                    future: self.inner.call(req),
-                },
-            },
-            Err(error) => {
-                let follows_layer =
-                    std::any::TypeId::of::<P>() == std::any::TypeId::of::<FromAuthLayer>();
-                let layer = req.extensions().get::<Answering>().cloned();
-                let response = match layer {
-                    Some(layer) if follows_layer => layer.reject(req, error),
-                    _ => reject(&self.profile, self.websocket, req, error),
-                };
-                RequireFuture {
-                    state: RequireState::Rejected {
-                        response: Some(response),
-                    },
-                }
-            }
-        }
     }
 }
 

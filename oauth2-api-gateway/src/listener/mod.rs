@@ -27,10 +27,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -40,10 +37,14 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
-use tokio::time::Instant;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service as _;
+
+mod connection;
+
+pub(crate) use connection::ConnectionSlot;
+use connection::{Activity, Counted};
 
 use crate::config::Limits;
 use crate::tls::ServerTls;
@@ -317,114 +318,5 @@ async fn protocol_known(stream: &TcpStream) -> io::Result<()> {
         }
         // Part of the preface: wait for more without spinning.
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Requests in flight on a connection, and when the last one started or ended.
-#[derive(Debug)]
-struct Activity {
-    start: Instant,
-    in_flight: AtomicUsize,
-    seen_request: AtomicBool,
-    last_ms: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            seen_request: AtomicBool::new(false),
-            last_ms: AtomicU64::new(0),
-        }
-    }
-
-    fn touch(&self) {
-        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(ms, Ordering::Relaxed);
-    }
-
-    /// A request starts; it is in flight until the guard (held by its response body) drops.
-    fn begin(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.seen_request.store(true, Ordering::Relaxed);
-        self.touch();
-        InFlight(Arc::clone(self))
-    }
-
-    /// Completes once no request has been in flight for `idle` (or, before the first request,
-    /// for `first`). What the client sends between requests (HTTP/2 ping acknowledgements,
-    /// window updates) does not count.
-    async fn idle_for(&self, first: Duration, idle: Duration) {
-        loop {
-            let limit = if self.seen_request.load(Ordering::Relaxed) {
-                idle
-            } else {
-                first
-            };
-            if self.in_flight.load(Ordering::Relaxed) > 0 {
-                tokio::time::sleep(limit).await;
-                continue;
-            }
-            let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-            let deadline = self.start + last.saturating_add(limit);
-            if Instant::now() >= deadline {
-                return;
-            }
-            tokio::time::sleep_until(deadline).await;
-        }
-    }
-}
-
-/// A request in flight; dropped with the end of its response body.
-#[derive(Debug)]
-struct InFlight(Arc<Activity>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.0.touch();
-    }
-}
-
-/// A response body that keeps its request counted as in flight until it ends.
-struct Counted {
-    inner: axum::body::Body,
-    _in_flight: InFlight,
-}
-
-impl http_body::Body for Counted {
-    type Data = bytes::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-/// What a request carries about its connection, for work that outlives the connection's own
-/// future (a proxied WebSocket tunnel): the connection's slot under `max_connections`, held
-/// until the tunnel ends too, and the shutdown signal.
-#[derive(Debug, Clone)]
-pub(crate) struct ConnectionSlot {
-    _permit: Arc<OwnedSemaphorePermit>,
-    stop: watch::Receiver<bool>,
-}
-
-impl ConnectionSlot {
-    /// Completes when the gateway shuts down.
-    pub(crate) async fn stopping(mut self) {
-        let _ = self.stop.wait_for(|stop| *stop).await;
     }
 }

@@ -1,4 +1,4 @@
-//! Identity providers: who issues tokens, for which audience, with which keys.
+//! [`ProviderBuilder`]: every field checked at `build`, errors name the field.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,89 +9,7 @@ use crate::error::ConfigError;
 use crate::keys::jwk::parse_document;
 use crate::keys::{KeySet, KeySource, PreparedKey};
 
-/// Where a provider's keys come from, as configured.
-#[derive(Debug, Clone)]
-pub(crate) enum KeysConfig {
-    /// Parsed at build time; never change.
-    Fixed(Arc<KeySet>),
-    /// A JWKS URL, fetched by the authenticator's HTTP client.
-    Url(String),
-    /// A custom source.
-    Source(Arc<dyn KeySource>),
-    /// OpenID Connect discovery from the issuer.
-    Discover,
-}
-
-/// A configured identity provider. Built with [`Provider::builder`].
-#[derive(Debug, Clone)]
-pub struct Provider {
-    pub(crate) name: Arc<str>,
-    pub(crate) rules: ClaimRules,
-    pub(crate) algorithms: Vec<Algorithm>,
-    pub(crate) keys: KeysConfig,
-    pub(crate) key_refresh: Option<Duration>,
-    pub(crate) max_staleness: Option<Duration>,
-    pub(crate) allow_http: bool,
-    pub(crate) extra_roots: Vec<String>,
-}
-
-impl Provider {
-    /// Starts a provider named `name` (the name reported on success and in errors).
-    ///
-    /// ```
-    /// use oauth2_api::Provider;
-    /// # fn main() -> Result<(), oauth2_api::ConfigError> {
-    /// let google = Provider::builder("google")
-    ///     .issuer("https://accounts.google.com")
-    ///     .audience("852159111111-xxxxxx.apps.googleusercontent.com")
-    ///     .jwks_url("https://www.googleapis.com/oauth2/v3/certs")
-    ///     .build()?;
-    /// assert_eq!(google.name(), "google");
-    /// # Ok(()) }
-    /// ```
-    pub fn builder(name: impl Into<String>) -> ProviderBuilder {
-        ProviderBuilder {
-            name: name.into(),
-            issuer: None,
-            audiences: Vec::new(),
-            keys: None,
-            algorithms: None,
-            leeway: Duration::from_secs(60),
-            required: Vec::new(),
-            validate_nbf: true,
-            validate_iat: true,
-            key_refresh: None,
-            max_staleness: None,
-            allow_http: false,
-            extra_roots: Vec::new(),
-            rfc9068: false,
-        }
-    }
-
-    /// The provider's name.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The issuer (`iss`) its tokens carry.
-    #[must_use]
-    pub fn issuer(&self) -> &str {
-        &self.rules.issuer
-    }
-
-    /// The audiences accepted (a token's `aud` must contain one).
-    #[must_use]
-    pub fn audiences(&self) -> &[String] {
-        &self.rules.audiences
-    }
-
-    /// The algorithms accepted.
-    #[must_use]
-    pub fn algorithms(&self) -> &[Algorithm] {
-        &self.algorithms
-    }
-}
+use super::{KeysConfig, Provider};
 
 #[derive(Debug, Clone)]
 enum KeysInput {
@@ -123,6 +41,25 @@ pub struct ProviderBuilder {
 }
 
 impl ProviderBuilder {
+    pub(super) fn new(name: String) -> Self {
+        Self {
+            name,
+            issuer: None,
+            audiences: Vec::new(),
+            keys: None,
+            algorithms: None,
+            leeway: Duration::from_secs(60),
+            required: Vec::new(),
+            validate_nbf: true,
+            validate_iat: true,
+            key_refresh: None,
+            max_staleness: None,
+            allow_http: false,
+            extra_roots: Vec::new(),
+            rfc9068: false,
+        }
+    }
+
     /// The issuer: tokens must carry exactly this `iss` (no prefix or case folding).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
@@ -405,79 +342,4 @@ fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
     }
     #[cfg(not(feature = "remote"))]
     Err("key URLs need the `remote` feature of oauth2-api".into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn base() -> ProviderBuilder {
-        Provider::builder("p").issuer("https://i").audience("a")
-    }
-
-    #[test]
-    fn missing_fields_are_named() {
-        let e = Provider::builder("p")
-            .audience("a")
-            .keys("https://x/jwks")
-            .build()
-            .unwrap_err();
-        assert_eq!((e.provider(), e.field()), (Some("p"), "issuer"));
-        let e = Provider::builder("p")
-            .issuer("https://i")
-            .keys("https://x/jwks")
-            .build()
-            .unwrap_err();
-        assert_eq!(e.field(), "audience");
-        let e = base()
-            .audience("")
-            .keys("https://x/jwks")
-            .build()
-            .unwrap_err();
-        assert_eq!(e.field(), "audience");
-        let e = base().build().unwrap_err();
-        assert_eq!(e.field(), "keys");
-    }
-
-    #[test]
-    fn http_key_url_is_refused_unless_dangerously_allowed() {
-        let e = base().keys("http://x/jwks").build().unwrap_err();
-        assert_eq!(e.field(), "keys");
-        assert!(e.to_string().contains("http://"), "{e}");
-        assert!(
-            base()
-                .keys("http://127.0.0.1:1/jwks")
-                .dangerous_allow_http()
-                .build()
-                .is_ok()
-        );
-        assert!(base().keys("https://x/jwks").build().is_ok());
-    }
-
-    #[test]
-    fn unparsable_keys_are_a_config_error_without_key_material() {
-        let e = base()
-            .jwks(r#"{"keys":[{"kty":"RSA","n":"!!","e":"AQAB"}]}"#)
-            .build()
-            .unwrap_err();
-        assert_eq!(e.field(), "keys");
-        let e = base().jwks("not json").build().unwrap_err();
-        assert_eq!(e.field(), "keys");
-    }
-
-    #[test]
-    fn hmac_with_public_keys_is_refused() {
-        let e = base()
-            .keys("https://x/jwks")
-            .algorithms([Algorithm::HS256])
-            .build()
-            .unwrap_err();
-        assert_eq!(e.field(), "algorithms");
-        let e = base()
-            .shared_secret(vec![1u8; 64])
-            .algorithms([Algorithm::RS256])
-            .build()
-            .unwrap_err();
-        assert_eq!(e.field(), "algorithms");
-    }
 }
