@@ -51,8 +51,10 @@
 mod algorithm;
 mod authenticated;
 mod authenticator;
+mod base64url;
 mod claims;
 mod error;
+mod json;
 mod jws;
 pub mod keys;
 mod provider;

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use crate::algorithm::Algorithm;
-use crate::jws::{Signed, b64_decode};
+use crate::base64url::decode as b64_decode;
+use crate::jws::Signed;
 use crate::keys::jwk::prepare_jwk;
 use crate::keys::{KeySet, PreparedKey};
 

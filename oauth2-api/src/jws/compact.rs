@@ -2,13 +2,11 @@
 
 use serde_json::{Map, Value};
 
-use super::json::{depth_within, strict_object};
+use crate::json::{MAX_DEPTH as MAX_JSON_DEPTH, depth_within, strict_object};
 
-use super::{Header, b64_decode};
+use super::Header;
+use crate::base64url::decode as b64_decode;
 use crate::error::{AuthError, ErrorKind};
-
-/// The deepest JSON nesting accepted in a header or a payload.
-pub(crate) const MAX_JSON_DEPTH: usize = 16;
 
 /// A split, not yet verified, compact JWS whose payload is left undecoded (any bytes, as
 /// RFC 7515 allows; a JWT's payload is parsed by [`Compact`]).
@@ -106,7 +104,7 @@ impl<'a> Signed<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jws::b64_encode;
+    use crate::base64url::encode as b64_encode;
 
     fn token(header: &str, payload: &str, sig: &[u8]) -> String {
         format!(

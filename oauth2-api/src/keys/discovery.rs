@@ -113,7 +113,7 @@ pub(crate) fn jwks_uri_from(
     issuer: &str,
     allow_http: bool,
 ) -> Result<reqwest::Url, String> {
-    if !crate::jws::depth_ok(text.as_bytes()) {
+    if !crate::json::depth_ok(text.as_bytes()) {
         return Err("discovery document is nested too deeply".into());
     }
     let doc: Value =

@@ -6,7 +6,7 @@ use super::der::{Curve, PublicKeyDer};
 use super::pem;
 use super::prepared::PreparedKey;
 use crate::algorithm::Algorithm;
-use crate::jws::b64_decode;
+use crate::base64url::decode as b64_decode;
 
 /// At most this many usable keys are kept from one document, in document order, whatever its
 /// form (JWK set, PEM, kid-to-PEM map); the rest are skipped with a warning. (Entries that are
@@ -41,7 +41,7 @@ pub(crate) fn parse_document(
     if trimmed.starts_with("-----BEGIN") {
         return pem_keys(None, trimmed, allowed).map(|keys| capped(keys, provider));
     }
-    if !crate::jws::depth_ok(trimmed.as_bytes()) {
+    if !crate::json::depth_ok(trimmed.as_bytes()) {
         return Err("key document is nested too deeply".into());
     }
     let value: Value = serde_json::from_str(trimmed).map_err(|e| {
@@ -249,7 +249,7 @@ mod tests {
         let secret = [7u8; 64];
         let oct = json!({
             "kty": "oct",
-            "k": crate::jws::b64_encode(&secret),
+            "k": crate::base64url::encode(&secret),
             "kid": "oct",
             "alg": "HS256",
             "use": "sig",

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::algorithm::Algorithm;
-use crate::jws::b64_encode;
+use crate::base64url::encode as b64_encode;
 
 enum Signer {
     Rsa(RsaKeyPair),

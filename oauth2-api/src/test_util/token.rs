@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::TestKey;
 use crate::algorithm::Algorithm;
-use crate::jws::b64_encode;
+use crate::base64url::encode as b64_encode;
 
 #[derive(Debug, Clone)]
 enum Signing {

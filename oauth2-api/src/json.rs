@@ -146,6 +146,14 @@ pub(crate) fn depth_within(bytes: &[u8], max: usize) -> bool {
     true
 }
 
+/// The deepest JSON nesting accepted in tokens and key documents.
+pub(crate) const MAX_DEPTH: usize = 16;
+
+/// Whether a JSON document nests no deeper than [`MAX_DEPTH`].
+pub(crate) fn depth_ok(bytes: &[u8]) -> bool {
+    depth_within(bytes, MAX_DEPTH)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
