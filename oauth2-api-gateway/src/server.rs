@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_layer::Layer as _;
-use tower_oauth2_api::{AuthLayer, ProblemJson, RejectionProfile, Rfc6750, SeedCompatible};
+use tower_oauth2_api::{AuthLayer, JsonMessage, ProblemJson, RejectionProfile, Rfc6750};
 
 use crate::config::{self, Plan, Profile};
 
@@ -93,7 +93,7 @@ pub fn router(gateway: &Plan) -> Result<Router, String> {
         );
     }
     let app = match &gateway.profile {
-        Profile::Seed => protect(app, gateway, SeedCompatible),
+        Profile::Seed => protect(app, gateway, JsonMessage),
         Profile::Rfc6750(realm) => protect(app, gateway, Rfc6750::new(realm.clone())),
         Profile::Problem => protect(app, gateway, ProblemJson),
     };

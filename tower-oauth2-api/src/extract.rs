@@ -71,7 +71,7 @@ impl IntoResponse for AuthRejection {
             let response = match layer {
                 Some(layer) => layer.respond(grpc, error),
                 None => crate::reject::respond(
-                    &|e: &AuthError| crate::profile::SeedCompatible.reject(e),
+                    &|e: &AuthError| crate::profile::JsonMessage.reject(e),
                     grpc,
                     error,
                 ),

@@ -8,7 +8,7 @@ use http::{Method, Uri};
 use oauth2_api::Authenticator;
 use tower_layer::Layer;
 
-use crate::profile::{RejectionProfile, SeedCompatible};
+use crate::profile::{JsonMessage, RejectionProfile};
 use crate::rules::Rules;
 use crate::service::AuthService;
 use crate::source::TokenSource;
@@ -48,7 +48,7 @@ type PublicWhen = Arc<dyn Fn(&Method, &Uri) -> bool + Send + Sync>;
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct AuthLayer<P = SeedCompatible> {
+pub struct AuthLayer<P = JsonMessage> {
     pub(crate) config: Arc<Config<P>>,
 }
 
@@ -101,8 +101,9 @@ impl<P> Config<P> {
     }
 }
 
-impl AuthLayer<SeedCompatible> {
-    /// A layer that validates tokens with `authenticator`, answering failures as the seed does.
+impl AuthLayer<JsonMessage> {
+    /// A layer that validates tokens with `authenticator`, answering failures with
+    /// [`JsonMessage`] (statuses and bodies of `starlette-oauth2-api`).
     pub fn new(authenticator: Authenticator) -> Self {
         Self {
             config: Arc::new(Config {
@@ -115,7 +116,7 @@ impl AuthLayer<SeedCompatible> {
                 optional: false,
                 sources: vec![TokenSource::AuthorizationHeader],
                 websocket: WebSocketRejection::default(),
-                profile: SeedCompatible,
+                profile: JsonMessage,
             }),
         }
     }
@@ -126,7 +127,8 @@ impl<P: Clone> AuthLayer<P> {
         Arc::make_mut(&mut self.config)
     }
 
-    /// Paths that pass without any check, matched exactly (the seed's `public_paths`).
+    /// Paths that pass without any check, matched exactly (`starlette-oauth2-api`'s
+    /// `public_paths`).
     pub fn public_paths<I, S>(mut self, paths: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -28,7 +28,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Responses (seed-compatible)
+//! # Responses (the default profile, [`JsonMessage`], as `starlette-oauth2-api` answers)
 //! | situation | status | body |
 //! |---|---|---|
 //! | no `Authorization` header | 400 | `{"message": "The request does not contain an \"authorization\" header"}` |
@@ -83,7 +83,9 @@ pub use future::ResponseFuture;
 pub use layer::AuthLayer;
 pub use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind, Provider};
 pub use path::{PathError, canonical_path, is_canonical_path};
-pub use profile::{ProblemJson, RejectionProfile, Rfc6750, SeedCompatible};
+#[allow(deprecated)]
+pub use profile::SeedCompatible;
+pub use profile::{JsonMessage, ProblemJson, RejectionProfile, Rfc6750};
 pub use require::{
     FromAuthLayer, Require, RequireFuture, RequireLayer, Requirement, token_roles, token_scopes,
 };

@@ -1,6 +1,7 @@
 //! Rejection profiles: how a failure becomes a response.
 //!
-//! The default, [`SeedCompatible`], answers as `starlette-oauth2-api` does. [`Rfc6750`] answers
+//! The default, [`JsonMessage`], answers with a JSON `{"message": ...}` body, as
+//! `starlette-oauth2-api` does. [`Rfc6750`] answers
 //! strictly per RFC 6750 section 3, and [`ProblemJson`] with RFC 9457 `application/problem+json`.
 //! Any `Fn(&AuthError) -> http::Response<Bytes>` is a profile too, swapped in with
 //! [`AuthLayer::on_rejection`](crate::AuthLayer::on_rejection).
@@ -84,13 +85,29 @@ fn with_common_headers(
     response
 }
 
-/// The seed's answers (the default): 400 / 401 / 403 / 503 with a JSON `{"message": ...}` body;
-/// a 401 after providers were tried lists each provider's reason. Every 401 and 403 also
-/// carries an RFC 6750 `WWW-Authenticate` challenge.
+/// JSON `{"message": ...}` answers (the default): 400 / 401 / 403 / 503; a 401 after providers
+/// were tried lists each provider's reason. Every 401 and 403 also carries an RFC 6750
+/// `WWW-Authenticate` challenge. These are the bodies and statuses of `starlette-oauth2-api`,
+/// so clients written against it keep working.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonMessage;
+
+/// The former name of [`JsonMessage`]; answers exactly as it does.
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed to `JsonMessage`, for what it answers"
+)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SeedCompatible;
 
+#[allow(deprecated)]
 impl RejectionProfile for SeedCompatible {
+    fn reject(&self, error: &AuthError) -> Response<Bytes> {
+        JsonMessage.reject(error)
+    }
+}
+
+impl RejectionProfile for JsonMessage {
     fn reject(&self, error: &AuthError) -> Response<Bytes> {
         let body = crate::response::body(error).to_string();
         let mut response = Response::new(Bytes::from(body));
@@ -211,7 +228,7 @@ mod tests {
     #[test]
     fn insufficient_scope_names_the_scope() {
         let e = AuthError::insufficient_scope("needs orders:read", Some("orders:read".into()));
-        let r = SeedCompatible.reject(&e);
+        let r = JsonMessage.reject(&e);
         assert_eq!(r.status(), 403);
         let c = r.headers()[WWW_AUTHENTICATE]
             .to_str()

@@ -16,7 +16,7 @@ use tower_service::Service;
 
 use super::Requirement;
 use crate::body::ResponseBody;
-use crate::profile::{RejectionProfile, SeedCompatible};
+use crate::profile::{JsonMessage, RejectionProfile};
 use crate::reject::{Answering, reject};
 use crate::websocket::WebSocketRejection;
 
@@ -55,13 +55,13 @@ impl<P: fmt::Debug> fmt::Debug for RequireLayer<P> {
 
 /// The rejection profile of the [`AuthLayer`](crate::AuthLayer) in front (its profile and its
 /// WebSocket answer), the default of [`RequireLayer`]. Without a layer in front, failures are
-/// answered as [`SeedCompatible`] does.
+/// answered as [`JsonMessage`] does.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FromAuthLayer;
 
 impl RejectionProfile for FromAuthLayer {
     fn reject(&self, error: &AuthError) -> http::Response<Bytes> {
-        SeedCompatible.reject(error)
+        JsonMessage.reject(error)
     }
 }
 

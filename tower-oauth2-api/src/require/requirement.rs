@@ -17,7 +17,7 @@ type Predicate = Arc<dyn Fn(&Authenticated) -> bool + Send + Sync>;
 ///     .scopes(["orders:read"])
 ///     .any_role(["admin", "support"])
 ///     .role_claim("realm_access.roles")
-///     .check("tenant is acme", |user| user.claim("tenant").and_then(|t| t.as_str()) == Some("acme"));
+///     .satisfies("tenant is acme", |user| user.claim("tenant").and_then(|t| t.as_str()) == Some("acme"));
 /// # let _ = admin;
 /// ```
 #[derive(Clone, Default)]
@@ -123,7 +123,7 @@ impl Requirement {
     }
 
     /// Any predicate on the token; `description` is what a failure reports.
-    pub fn check(
+    pub fn satisfies(
         mut self,
         description: impl Into<String>,
         predicate: impl Fn(&Authenticated) -> bool + Send + Sync + 'static,
@@ -131,6 +131,17 @@ impl Requirement {
         self.predicates
             .push((description.into(), Arc::new(predicate)));
         self
+    }
+
+    /// The former name of [`satisfies`](Self::satisfies) (easy to confuse with
+    /// [`verify`](Self::verify), which checks a token).
+    #[deprecated(since = "0.1.0", note = "renamed to `satisfies`")]
+    pub fn check(
+        self,
+        description: impl Into<String>,
+        predicate: impl Fn(&Authenticated) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.satisfies(description, predicate)
     }
 
     fn role_path(&self) -> Vec<String> {
@@ -262,7 +273,7 @@ mod tests {
         assert_eq!(e.status(), 403);
         assert_eq!(e.required_scope(), Some("orders:read"));
         let e = Requirement::new()
-            .check("is acme", |_| false)
+            .satisfies("is acme", |_| false)
             .verify(&user(json!({})))
             .unwrap_err();
         assert!(e.message().contains("is acme"));

@@ -56,7 +56,7 @@ async fn app_with_rules(s: &crate::support::Setup) -> App {
     let tenant = Router::new()
         .route("/tenant", get(sub))
         .route_layer(RequireLayer::new(
-            Requirement::new().check("tenant is acme", |u| {
+            Requirement::new().satisfies("tenant is acme", |u| {
                 u.claim("tenant").and_then(|t| t.as_str()) == Some("acme")
             }),
         ));
@@ -605,4 +605,22 @@ async fn require_layer_and_extractors_answer_in_the_layers_profile() {
             "{path} answers in the layer's profile"
         );
     }
+}
+
+/// The former names still work (deprecated): `SeedCompatible` is `JsonMessage`, and
+/// `Requirement::check` adds a predicate as `satisfies` does.
+#[test]
+#[allow(deprecated)]
+fn former_names_still_work() {
+    let user = oauth2_api::Authenticated::for_tests("p", json!({"tenant": "acme"}));
+    let r = Requirement::new().check("tenant is acme", |u| {
+        u.claim("tenant").and_then(|t| t.as_str()) == Some("acme")
+    });
+    assert!(r.verify(&user).is_ok());
+    let e = AuthError::new(oauth2_api::ErrorKind::MissingToken, "none");
+    use tower_oauth2_api::RejectionProfile as _;
+    assert_eq!(
+        tower_oauth2_api::SeedCompatible.reject(&e).body(),
+        tower_oauth2_api::JsonMessage.reject(&e).body()
+    );
 }
