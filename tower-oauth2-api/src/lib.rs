@@ -55,6 +55,9 @@
 //! # Feature flags
 //! - `axum` (default): the extractors [`Auth`], [`Claims<T>`](Claims), [`ProviderName`] and
 //!   their `Option<_>` forms, through `axum-core`.
+//! - `websocket` (default): refused WebSocket upgrades complete the handshake and close with
+//!   1008 (through hyper's upgrade); without it they get the HTTP error. Also
+//!   [`websocket_accept`].
 //! - `test-util`: enables `oauth2_api::test_util` (a test issuer and JWKS server) and
 //!   [`testing`] (how permissive servers read paths, for tests of path rules).
 
@@ -93,4 +96,6 @@ pub use rules::{Access, Rule, RuleError, Rules};
 pub use service::AuthService;
 pub use source::{TokenExtractor, TokenSource, query_parameter_is, query_without};
 pub use token::bearer as bearer_token;
-pub use websocket::{POLICY_VIOLATION, WebSocketRejection, is_websocket_upgrade, websocket_accept};
+#[cfg(feature = "websocket")]
+pub use websocket::websocket_accept;
+pub use websocket::{POLICY_VIOLATION, WebSocketRejection, is_websocket_upgrade};

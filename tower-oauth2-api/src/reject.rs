@@ -9,7 +9,7 @@ use http_body_util::Full;
 use oauth2_api::AuthError;
 
 use crate::profile::{self, RejectionProfile};
-use crate::websocket::{self, WebSocketRejection};
+use crate::websocket::WebSocketRejection;
 
 /// A rejection profile as a function.
 type ProfileFn = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
@@ -40,6 +40,7 @@ impl Answering {
     }
 
     /// The answer the layer would give to `error` (`grpc`: for a gRPC request).
+    #[cfg(feature = "axum")]
     pub(crate) fn respond(&self, grpc: bool, error: AuthError) -> Response<Bytes> {
         respond(&*self.profile, grpc, error)
     }
@@ -77,9 +78,12 @@ pub(crate) fn reject<B, P: RejectionProfile>(
     error: AuthError,
 ) -> Response<Full<Bytes>> {
     tracing::debug!(kind = ?error.kind(), status = error.status().as_u16(), path = req.uri().path(), "request rejected");
-    if websocket == WebSocketRejection::Close && websocket::is_upgrade(&req) {
-        return websocket::close_with_policy_violation(req, error);
+    #[cfg(feature = "websocket")]
+    if websocket == WebSocketRejection::Close && crate::websocket::is_upgrade(&req) {
+        return crate::websocket::close_with_policy_violation(req, error);
     }
+    #[cfg(not(feature = "websocket"))]
+    let _ = websocket;
     let grpc = profile::is_grpc(req.headers());
     respond(&|e: &AuthError| profile.reject(e), grpc, error).map(Full::new)
 }

@@ -1,9 +1,4 @@
-//! WebSocket upgrades: how a refused upgrade is answered.
-//!
-//! By default (what the seed promises and what a browser can read), the handshake completes
-//! and the server closes at once with code 1008 (policy violation) and a short reason. With
-//! [`WebSocketRejection::HttpError`] the handshake is refused with the HTTP error instead,
-//! which a browser only reports as a failed connection (close code 1006).
+//! The close path (feature `websocket`): complete a refused handshake, then close with 1008.
 
 use std::time::Duration;
 
@@ -11,64 +6,17 @@ use aws_lc_rs::digest;
 use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{
-    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
-    SEC_WEBSOCKET_VERSION, UPGRADE,
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, UPGRADE,
 };
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use oauth2_api::AuthError;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-/// How a WebSocket upgrade with a missing or invalid token is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum WebSocketRejection {
-    /// Complete the handshake, then close with 1008 and a short reason (the default).
-    #[default]
-    Close,
-    /// Refuse the handshake with the HTTP error response (400/401/503).
-    HttpError,
-}
-
-/// The WebSocket close code for a policy violation (RFC 6455 section 7.4.1).
-pub const POLICY_VIOLATION: u16 = 1008;
+use super::POLICY_VIOLATION;
 
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-}
-
-/// Whether a request is a WebSocket opening handshake (RFC 6455 section 4.2.1): `GET`,
-/// `Upgrade: websocket` and `Connection: upgrade` (in any of their values),
-/// `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key`. The layer (to close a refused one
-/// with 1008) and the gateway's proxy (to tunnel an accepted one) decide with this.
-///
-/// ```
-/// use http::{HeaderMap, HeaderValue, Method};
-/// let mut h = HeaderMap::new();
-/// h.insert("upgrade", HeaderValue::from_static("websocket"));
-/// h.insert("connection", HeaderValue::from_static("keep-alive, Upgrade"));
-/// h.insert("sec-websocket-version", HeaderValue::from_static("13"));
-/// h.insert("sec-websocket-key", HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="));
-/// assert!(tower_oauth2_api::is_websocket_upgrade(&Method::GET, &h));
-/// assert!(!tower_oauth2_api::is_websocket_upgrade(&Method::POST, &h));
-/// ```
-#[must_use]
-pub fn is_websocket_upgrade(method: &Method, headers: &HeaderMap) -> bool {
-    method == Method::GET
-        && has_token(headers, UPGRADE, "websocket")
-        && has_token(headers, CONNECTION, "upgrade")
-        && headers
-            .get(SEC_WEBSOCKET_VERSION)
-            .is_some_and(|v| v == "13")
-        && headers.get(SEC_WEBSOCKET_KEY).is_some()
-}
 
 /// The `Sec-WebSocket-Accept` value that answers `key` (RFC 6455 section 4.2.2): the layer
 /// sends it when it closes a refused upgrade, and the gateway's proxy checks an upstream's 101
@@ -86,10 +34,6 @@ pub fn websocket_accept(key: &[u8]) -> String {
     ctx.update(key);
     ctx.update(GUID);
     base64::engine::general_purpose::STANDARD.encode(ctx.finish().as_ref())
-}
-
-pub(crate) fn is_upgrade<B>(req: &Request<B>) -> bool {
-    is_websocket_upgrade(req.method(), req.headers())
 }
 
 /// Completes the handshake and closes with 1008. The returned 101 response must reach the
