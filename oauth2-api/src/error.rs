@@ -14,14 +14,63 @@ use http::StatusCode;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     provider: Option<String>,
-    field: &'static str,
+    field: ConfigField,
     message: String,
+}
+
+/// The configuration field a [`ConfigError`] is about, so that a caller (the gateway's config
+/// file, say) can point at the place it came from without matching strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigField {
+    /// The provider's name.
+    Name,
+    /// The issuer (also: discovery from it).
+    Issuer,
+    /// The audiences.
+    Audience,
+    /// The keys (a document, a URL, a source, a secret).
+    Keys,
+    /// The algorithm allow-list.
+    Algorithms,
+    /// The key refresh interval.
+    KeyRefresh,
+    /// The list of providers.
+    Providers,
+    /// The token size cap.
+    MaxTokenBytes,
+    /// The HTTP client for key fetches (extra CAs).
+    Http,
+}
+
+impl ConfigField {
+    /// The field's name as the builders and the gateway's config file spell it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Issuer => "issuer",
+            Self::Audience => "audience",
+            Self::Keys => "keys",
+            Self::Algorithms => "algorithms",
+            Self::KeyRefresh => "key_refresh",
+            Self::Providers => "providers",
+            Self::MaxTokenBytes => "max_token_bytes",
+            Self::Http => "http",
+        }
+    }
+}
+
+impl fmt::Display for ConfigField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl ConfigError {
     pub(crate) fn new(
         provider: Option<&str>,
-        field: &'static str,
+        field: ConfigField,
         message: impl Into<String>,
     ) -> Self {
         Self {
@@ -37,9 +86,9 @@ impl ConfigError {
         self.provider.as_deref()
     }
 
-    /// The configuration field this error is about (`issuer`, `audience`, `keys`, ...).
+    /// The configuration field this error is about.
     #[must_use]
-    pub fn field(&self) -> &'static str {
+    pub fn field(&self) -> ConfigField {
         self.field
     }
 
@@ -309,10 +358,10 @@ mod tests {
 
     #[test]
     fn config_error_names_provider_and_field() {
-        let e = ConfigError::new(Some("google"), "issuer", "missing");
+        let e = ConfigError::new(Some("google"), ConfigField::Issuer, "missing");
         assert_eq!(e.to_string(), "provider `google`: `issuer`: missing");
         assert_eq!(e.provider(), Some("google"));
-        assert_eq!(e.field(), "issuer");
+        assert_eq!(e.field(), ConfigField::Issuer);
     }
 
     #[test]

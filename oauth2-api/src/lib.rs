@@ -70,6 +70,6 @@ pub use authenticated::Authenticated;
 pub use authenticator::{
     Authenticator, AuthenticatorBuilder, DEFAULT_MAX_TOKEN_BYTES, KeySetStatus,
 };
-pub use error::{AuthError, ConfigError, ErrorKind};
+pub use error::{AuthError, ConfigError, ConfigField, ErrorKind};
 pub use provider::{Provider, ProviderBuilder};
 pub use token_cache::DEFAULT_TOKEN_CACHE_ENTRIES;

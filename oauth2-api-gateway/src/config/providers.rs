@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use oauth2_api::{Algorithm, Authenticator, ConfigError, Provider};
+use oauth2_api::{Algorithm, Authenticator, ConfigError, ConfigField, Provider};
 use toml::Spanned;
 
 use super::error::{Ctx, FileError};
@@ -76,7 +76,7 @@ pub(super) fn build_authenticator(
     }
     builder
         .build()
-        .map_err(|e| ctx.err(None, e.field(), e.to_string()))
+        .map_err(|e| ctx.err(None, e.field().as_str(), e.to_string()))
 }
 
 fn build_provider(
@@ -170,13 +170,13 @@ fn build_provider(
     }
     b.build().map_err(|e: ConfigError| {
         let span = match e.field() {
-            "issuer" => p.issuer.as_ref().map(Spanned::span),
-            "audience" => p.audience.as_ref().map(Spanned::span),
-            "keys" => p.keys.as_ref().map(Spanned::span),
-            "algorithms" => p.algorithms.as_ref().map(Spanned::span),
+            ConfigField::Issuer => p.issuer.as_ref().map(Spanned::span),
+            ConfigField::Audience => p.audience.as_ref().map(Spanned::span),
+            ConfigField::Keys => p.keys.as_ref().map(Spanned::span),
+            ConfigField::Algorithms => p.algorithms.as_ref().map(Spanned::span),
             _ => None,
         }
         .or_else(|| Some(spanned.span()));
-        ctx.err(span, field(e.field()), e.message().to_owned())
+        ctx.err(span, field(e.field().as_str()), e.message().to_owned())
     })
 }

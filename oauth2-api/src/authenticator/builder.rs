@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::Authenticator;
 use super::pipeline::Entry;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigField};
 use crate::keys::KeySource;
 use crate::keys::cache::{KeyCache, RefreshPolicy};
 use crate::provider::{KeysConfig, Provider};
@@ -39,7 +39,7 @@ impl ClientCache {
             .extra_roots
             .extend(provider.extra_roots.iter().cloned());
         let client = crate::keys::http::client(&settings)
-            .map_err(|m| ConfigError::new(Some(provider.name()), "http", m))?;
+            .map_err(|m| ConfigError::new(Some(provider.name()), ConfigField::Http, m))?;
         self.clients.push((key, client.clone()));
         Ok(client)
     }
@@ -159,14 +159,14 @@ impl AuthenticatorBuilder {
         if self.providers.is_empty() {
             return Err(ConfigError::new(
                 None,
-                "providers",
+                ConfigField::Providers,
                 "at least one provider is required",
             ));
         }
         if self.max_token_bytes == 0 {
             return Err(ConfigError::new(
                 None,
-                "max_token_bytes",
+                ConfigField::MaxTokenBytes,
                 "must be larger than zero",
             ));
         }
@@ -175,7 +175,7 @@ impl AuthenticatorBuilder {
             if self.providers[..i].iter().any(|q| q.name() == p.name()) {
                 return Err(ConfigError::new(
                     Some(p.name()),
-                    "name",
+                    ConfigField::Name,
                     "two providers have this name",
                 ));
             }
@@ -204,7 +204,7 @@ impl AuthenticatorBuilder {
                 KeysConfig::Url(url) => {
                     let client = clients.get(&self.http, &provider)?;
                     let parsed = reqwest::Url::parse(url).map_err(|e| {
-                        ConfigError::new(Some(provider.name()), "keys", e.to_string())
+                        ConfigError::new(Some(provider.name()), ConfigField::Keys, e.to_string())
                     })?;
                     Arc::new(crate::keys::HttpJwks::new(
                         parsed,
@@ -221,14 +221,14 @@ impl AuthenticatorBuilder {
                         self.http.max_bytes,
                         provider.allow_http,
                     )
-                    .map_err(|m| ConfigError::new(Some(provider.name()), "issuer", m))?;
+                    .map_err(|m| ConfigError::new(Some(provider.name()), ConfigField::Issuer, m))?;
                     Arc::new(d)
                 }
                 #[cfg(not(feature = "remote"))]
                 KeysConfig::Url(_) | KeysConfig::Discover => {
                     return Err(ConfigError::new(
                         Some(provider.name()),
-                        "keys",
+                        ConfigField::Keys,
                         "key URLs and discovery need the `remote` feature",
                     ));
                 }

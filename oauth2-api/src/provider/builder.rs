@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::algorithm::Algorithm;
 use crate::claims::ClaimRules;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigField};
 use crate::keys::jwk::parse_document;
 use crate::keys::{KeySet, KeySource, PreparedKey};
 
@@ -214,32 +214,37 @@ impl ProviderBuilder {
     /// that does not fit the keys.
     pub fn build(self) -> Result<Provider, ConfigError> {
         let name = self.name.as_str();
-        let err = |field: &'static str, msg: String| ConfigError::new(Some(name), field, msg);
+        let err = |field: ConfigField, msg: String| ConfigError::new(Some(name), field, msg);
         if name.is_empty() {
             return Err(ConfigError::new(
                 None,
-                "name",
+                ConfigField::Name,
                 "a provider needs a non-empty name",
             ));
         }
         let issuer = match self.issuer {
             Some(i) if !i.trim().is_empty() => i,
-            Some(_) => return Err(err("issuer", "is empty".into())),
-            None => return Err(err("issuer", "is missing".into())),
+            Some(_) => return Err(err(ConfigField::Issuer, "is empty".into())),
+            None => return Err(err(ConfigField::Issuer, "is missing".into())),
         };
         if self.audiences.is_empty() {
             return Err(err(
-                "audience",
+                ConfigField::Audience,
                 "is missing (at least one audience is required)".into(),
             ));
         }
         if self.audiences.iter().any(|a| a.is_empty()) {
-            return Err(err("audience", "contains an empty string".into()));
+            return Err(err(
+                ConfigField::Audience,
+                "contains an empty string".into(),
+            ));
         }
-        let keys = self.keys.ok_or_else(|| err("keys", "is missing".into()))?;
+        let keys = self
+            .keys
+            .ok_or_else(|| err(ConfigField::Keys, "is missing".into()))?;
         let symmetric = matches!(keys, KeysInput::Secret(_));
         let algorithms = match self.algorithms {
-            Some(a) if a.is_empty() => return Err(err("algorithms", "is empty".into())),
+            Some(a) if a.is_empty() => return Err(err(ConfigField::Algorithms, "is empty".into())),
             Some(a) => a,
             // Default for a secret: every HS* whose output fits in it; a secret shorter than
             // 32 bytes is then refused by the HS256 check below.
@@ -260,36 +265,37 @@ impl ProviderBuilder {
         };
         if symmetric && algorithms.iter().any(|a| !a.is_symmetric()) {
             return Err(err(
-                "algorithms",
+                ConfigField::Algorithms,
                 "a shared secret can only be used with HS256, HS384 or HS512".into(),
             ));
         }
         if !symmetric && algorithms.iter().any(|a| a.is_symmetric()) {
             return Err(err(
-                "algorithms",
+                ConfigField::Algorithms,
                 "HS256, HS384 and HS512 need a shared secret, never a public key".into(),
             ));
         }
         let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         let keys = match keys {
             KeysInput::Text(text) => {
-                let prepared =
-                    parse_document(&text, &algorithms, name).map_err(|m| err("keys", m))?;
+                let prepared = parse_document(&text, &algorithms, name)
+                    .map_err(|m| err(ConfigField::Keys, m))?;
                 KeysConfig::Fixed(Arc::new(KeySet::new(prepared)))
             }
             KeysInput::Secret(secret) => {
-                let key = PreparedKey::secret(&secret, &algorithms).map_err(|m| err("keys", m))?;
+                let key = PreparedKey::secret(&secret, &algorithms)
+                    .map_err(|m| err(ConfigField::Keys, m))?;
                 KeysConfig::Fixed(Arc::new(KeySet::new(vec![key])))
             }
             KeysInput::Url(url) => {
-                check_url(&url, self.allow_http).map_err(|m| err("keys", m))?;
+                check_url(&url, self.allow_http).map_err(|m| err(ConfigField::Keys, m))?;
                 KeysConfig::Url(url)
             }
             KeysInput::Source(source) => KeysConfig::Source(source),
             KeysInput::Discover => {
                 check_url(&issuer, self.allow_http).map_err(|m| {
                     err(
-                        "issuer",
+                        ConfigField::Issuer,
                         format!("discovery needs the issuer to be a URL: {m}"),
                     )
                 })?;
@@ -297,7 +303,10 @@ impl ProviderBuilder {
             }
         };
         if self.key_refresh.is_some_and(|d| d.is_zero()) {
-            return Err(err("key_refresh", "must be longer than zero".into()));
+            return Err(err(
+                ConfigField::KeyRefresh,
+                "must be longer than zero".into(),
+            ));
         }
         Ok(Provider {
             name: Arc::from(name),

@@ -138,7 +138,7 @@ fn discovery_needs_an_https_issuer() {
         .discover()
         .build()
         .unwrap_err();
-    assert_eq!(e.field(), "issuer");
+    assert_eq!(e.field(), oauth2_api::ConfigField::Issuer);
     assert!(
         Provider::builder("d")
             .issuer("http://127.0.0.1:1")

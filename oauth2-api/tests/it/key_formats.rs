@@ -64,7 +64,7 @@ fn jwk_set_with_no_usable_key_is_a_config_error() {
         .build()
         .unwrap_err();
     assert_eq!(err.provider(), Some("p"));
-    assert_eq!(err.field(), "keys");
+    assert_eq!(err.field(), oauth2_api::ConfigField::Keys);
     assert!(err.message().contains("none of the 2 keys"), "{err}");
 }
 
@@ -214,7 +214,7 @@ async fn oct_keys_in_a_jwk_set_never_verify_hmac_tokens() {
             .key_source(StaticKeys::new(set.clone()));
         for builder in [inline, fetched] {
             let err = builder.algorithms(algorithms.clone()).build().unwrap_err();
-            assert_eq!(err.field(), "algorithms", "{err}");
+            assert_eq!(err.field(), oauth2_api::ConfigField::Algorithms, "{err}");
         }
     }
     // Loaded, the set holds only the EC key, and a token MACed with the `oct` key's bytes is

@@ -669,7 +669,7 @@ fn weak_hmac_secrets_are_refused_at_build_time() {
             .algorithms(algs.clone())
             .build()
             .unwrap_err();
-        assert_eq!(e.field(), "keys", "{len} {algs:?}");
+        assert_eq!(e.field(), oauth2_api::ConfigField::Keys, "{len} {algs:?}");
     }
     assert!(
         Provider::builder("h")
