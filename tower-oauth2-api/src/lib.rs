@@ -66,6 +66,7 @@ mod body;
 mod extract;
 mod future;
 mod layer;
+mod macros;
 mod path;
 mod profile;
 mod reject;

@@ -43,10 +43,7 @@ impl<S, P: RejectionProfile> AuthService<S, P> {
 }
 
 impl<S, P> AuthService<S, P> {
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
+    crate::macros::define_inner_service_accessors!();
 }
 
 impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S, P>

@@ -130,6 +130,10 @@ pub struct Require<S, P> {
     when: Option<RequestMatcher>,
 }
 
+impl<S, P> Require<S, P> {
+    crate::macros::define_inner_service_accessors!();
+}
+
 impl<S: fmt::Debug, P: fmt::Debug> fmt::Debug for Require<S, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Require")

@@ -156,3 +156,26 @@ async fn the_requirement_holds_when_the_request_waits_for_keys() {
         );
     }
 }
+
+/// Both middleware services give back the service they wrap.
+#[test]
+fn services_give_back_what_they_wrap() {
+    let auth = oauth2_api::Authenticator::builder()
+        .provider(
+            oauth2_api::Provider::builder("s")
+                .issuer("https://s.test")
+                .audience("a")
+                .shared_secret(vec![7u8; 32])
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mut service = AuthLayer::new(auth).layer(41u32);
+    *service.get_mut() += 1;
+    assert_eq!(*service.get_ref(), 42);
+    assert_eq!(service.into_inner(), 42);
+    let mut require = tower_oauth2_api::RequireLayer::new(Requirement::new()).layer(1u32);
+    *require.get_mut() += 1;
+    assert_eq!(require.into_inner(), 2);
+}
