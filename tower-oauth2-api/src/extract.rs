@@ -261,7 +261,7 @@ impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Authorized<P> {
         };
         P::requirement()
             .verify(user)
-            .map_err(|error| denied(parts, error))?;
+            .map_err(|error| denied(parts, AuthError::from(error)))?;
         Ok(Authorized(user.clone(), std::marker::PhantomData))
     }
 }

@@ -132,7 +132,10 @@ where
                         ));
                     };
                     let result = result.and_then(|authenticated| match requirement {
-                        Some(r) => r.verify(&authenticated).map(|()| authenticated),
+                        Some(r) => r
+                            .verify(&authenticated)
+                            .map(|()| authenticated)
+                            .map_err(AuthError::from),
                         None => Ok(authenticated),
                     });
                     let next = match result {

@@ -91,7 +91,8 @@ pub use path::{PathError, canonical_path, is_canonical_path};
 pub use profile::SeedCompatible;
 pub use profile::{JsonMessage, ProblemJson, RejectionProfile, Rfc6750};
 pub use require::{
-    FromAuthLayer, Require, RequireFuture, RequireLayer, Requirement, token_roles, token_scopes,
+    Denied, FromAuthLayer, Require, RequireFuture, RequireLayer, Requirement, token_roles,
+    token_scopes,
 };
 pub use rules::{Access, Rule, RuleError, Rules};
 pub use service::AuthService;

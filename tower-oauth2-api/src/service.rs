@@ -106,12 +106,12 @@ where
         };
         match config.authenticator.try_authenticate(&token) {
             Some(Ok(authenticated)) => {
-                if let Some(Err(error)) = requirement.as_ref().map(|r| r.verify(&authenticated)) {
+                if let Some(Err(denied)) = requirement.as_ref().map(|r| r.verify(&authenticated)) {
                     return ResponseFuture::rejected(reject(
                         &config.profile,
                         config.websocket,
                         req,
-                        error,
+                        AuthError::from(denied),
                     ));
                 }
                 req.extensions_mut().insert(authenticated);

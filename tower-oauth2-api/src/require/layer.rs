@@ -207,7 +207,7 @@ where
             };
         }
         let verdict = match req.extensions().get::<Authenticated>() {
-            Some(user) => self.requirement.verify(user),
+            Some(user) => self.requirement.verify(user).map_err(AuthError::from),
             None => Err(AuthError::new(
                 ErrorKind::MissingToken,
                 "This route requires a token",

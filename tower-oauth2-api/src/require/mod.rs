@@ -20,4 +20,4 @@ mod layer;
 mod requirement;
 
 pub use layer::{FromAuthLayer, Require, RequireFuture, RequireLayer};
-pub use requirement::{Requirement, token_roles, token_scopes};
+pub use requirement::{Denied, Requirement, token_roles, token_scopes};

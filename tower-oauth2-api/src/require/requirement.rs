@@ -9,6 +9,44 @@ use serde_json::Value;
 
 type Predicate = Arc<dyn Fn(&Authenticated) -> bool + Send + Sync>;
 
+/// Why a valid token does not meet a [`Requirement`]: an authorization failure, not a token
+/// failure (RFC 6750 section 3.1 `insufficient_scope`, 403). It becomes an [`AuthError`] of kind
+/// [`InsufficientScope`](oauth2_api::ErrorKind::InsufficientScope) with `From`, which is how
+/// the layer and the extractors answer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    message: String,
+    scope: Option<String>,
+}
+
+impl Denied {
+    /// What the token lacks, in a few lowercase words.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The scopes the requirement names, for the `scope` parameter of the challenge.
+    #[must_use]
+    pub fn required_scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+}
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Denied {}
+
+impl From<Denied> for AuthError {
+    fn from(denied: Denied) -> Self {
+        AuthError::insufficient_scope(denied.message, denied.scope)
+    }
+}
+
 /// What a route requires of a valid token.
 ///
 /// ```
@@ -161,12 +199,18 @@ impl Requirement {
         (!all.is_empty()).then(|| all.join(" "))
     }
 
-    /// Checks `user`; the error is [`ErrorKind::InsufficientScope`](oauth2_api::ErrorKind::InsufficientScope) (403).
+    /// Checks `user`.
     ///
     /// # Errors
-    /// When a scope, role or predicate is not satisfied.
-    pub fn verify(&self, user: &Authenticated) -> Result<(), AuthError> {
-        let deny = |message: String| Err(AuthError::insufficient_scope(message, self.scope_hint()));
+    /// [`Denied`] when a scope, role or predicate is not satisfied (a 403 `insufficient_scope`
+    /// once it becomes an [`AuthError`] with `From`).
+    pub fn verify(&self, user: &Authenticated) -> Result<(), Denied> {
+        let deny = |message: String| {
+            Err(Denied {
+                message,
+                scope: self.scope_hint(),
+            })
+        };
         if !self.all_scopes.is_empty() || !self.any_scopes.is_empty() {
             let have = token_scopes(user);
             let missing: Vec<&str> = self
@@ -270,8 +314,10 @@ mod tests {
             .scopes(["orders:read"])
             .verify(&user(json!({})))
             .unwrap_err();
-        assert_eq!(e.status(), 403);
         assert_eq!(e.required_scope(), Some("orders:read"));
+        let as_error = AuthError::from(e);
+        assert_eq!(as_error.status(), 403);
+        assert_eq!(as_error.required_scope(), Some("orders:read"));
         let e = Requirement::new()
             .satisfies("is acme", |_| false)
             .verify(&user(json!({})))
