@@ -13,11 +13,9 @@ pub use builder::AuthenticatorBuilder;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use tokio::task::AbortHandle;
 
 use crate::authenticated::Authenticated;
 use crate::error::{AuthError, ErrorKind};
@@ -47,7 +45,8 @@ pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// Validates bearer tokens against a set of providers. Cheap to clone (a shared handle).
 ///
 /// Building it starts loading remote keys in the background (when inside a Tokio runtime;
-/// otherwise on first use). Background tasks end when the last clone is dropped.
+/// otherwise on first use). A background task holds its provider's keys only while it
+/// fetches, and ends by itself once the last clone is dropped.
 ///
 /// ```
 /// use oauth2_api::{Authenticator, ErrorKind, Provider};
@@ -79,17 +78,6 @@ struct Inner {
     clock: Arc<dyn Clock>,
     max_token_bytes: usize,
     started: AtomicBool,
-    tasks: Mutex<Vec<AbortHandle>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let Ok(tasks) = self.tasks.get_mut() {
-            for t in tasks.drain(..) {
-                t.abort();
-            }
-        }
-    }
 }
 
 impl fmt::Debug for Authenticator {
@@ -135,7 +123,6 @@ impl Authenticator {
                 clock,
                 max_token_bytes,
                 started: AtomicBool::new(false),
-                tasks: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -316,16 +303,14 @@ impl Authenticator {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let Ok(mut tasks) = self.inner.tasks.lock() else {
-            return;
-        };
         if self.inner.started.swap(true, Ordering::AcqRel) {
             return;
         }
         for entry in &self.inner.entries {
             if entry.cache.is_refreshable() {
                 let cache = Arc::clone(&entry.cache);
-                tasks.push(handle.spawn(cache.run()).abort_handle());
+                // The task ends by itself once the cache is dropped (no handle kept).
+                drop(handle.spawn(cache.runner()));
             }
         }
     }

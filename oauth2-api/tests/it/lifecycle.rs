@@ -414,3 +414,25 @@ async fn an_unknown_kid_refresh_finishes_even_when_the_request_gives_up() {
     );
     assert_eq!(source.fetches(), 2);
 }
+
+/// The background refresh ends by itself when the last authenticator handle is dropped (it
+/// holds the keys only while fetching, and notices the cache is gone): no fetch after that.
+#[tokio::test(start_paused = true)]
+async fn background_refresh_ends_when_the_authenticator_is_dropped() {
+    let (issuer, source, auth) = setup(|p| p.key_refresh(Duration::from_secs(60)));
+    assert!(
+        auth.authenticate(&issuer.token().audience("api").build())
+            .await
+            .is_ok()
+    );
+    tokio::time::sleep(Duration::from_secs(200)).await;
+    let while_alive = source.fetches();
+    assert!(while_alive >= 3, "refreshes ran: {while_alive}");
+    drop(auth);
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert_eq!(
+        source.fetches(),
+        while_alive,
+        "no fetch after the last handle is gone"
+    );
+}

@@ -99,6 +99,22 @@ pub(crate) fn random_unit() -> f64 {
     f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX)
 }
 
+/// What changes as keys are fetched, besides the key set itself (which readers load lock-free).
+#[derive(Debug)]
+struct State {
+    /// When an unknown `kid` last triggered a refresh: at most one per `unknown_kid_interval`.
+    last_unknown_kid_refresh: Option<Instant>,
+    /// Whether that refresh is pending or running, so later requests wait for it.
+    unknown_kid_in_flight: bool,
+    /// The `Retry-After` hint while no keys are loaded: the current backoff.
+    retry_after: Duration,
+    /// The outcome of the last completed fetch, for callers that shared it.
+    last_result: Result<Option<Duration>, String>,
+    /// SHA-256 of the last document loaded: an unchanged document keeps the key set (and its
+    /// id, so the verified-token cache stays warm).
+    last_digest: Option<[u8; 32]>,
+}
+
 /// One provider's keys.
 #[derive(Debug)]
 pub(crate) struct KeyCache {
@@ -114,15 +130,9 @@ pub(crate) struct KeyCache {
     generation: watch::Sender<u64>,
     /// Held while fetching: one fetch at a time per provider (single flight).
     fetching: tokio::sync::Mutex<()>,
-    last_unknown_kid_refresh: Mutex<Option<Instant>>,
-    /// Set while an unknown-kid refresh task is pending or running.
-    unknown_kid_in_flight: std::sync::atomic::AtomicBool,
-    retry_after_secs: AtomicU64,
-    /// The outcome of the last completed fetch, for callers that shared it.
-    last_result: Mutex<Result<Option<Duration>, String>>,
-    /// SHA-256 of the last document loaded: an unchanged document keeps the key set (and its
-    /// id, so the verified-token cache stays warm).
-    last_digest: Mutex<Option<[u8; 32]>>,
+    /// Everything else the refresher and the unknown-`kid` path change, under one lock that is
+    /// never held across an await.
+    state: Mutex<State>,
 }
 
 impl KeyCache {
@@ -150,11 +160,13 @@ impl KeyCache {
             epoch: Instant::now(),
             generation: watch::Sender::new(0),
             fetching: tokio::sync::Mutex::new(()),
-            last_unknown_kid_refresh: Mutex::new(None),
-            unknown_kid_in_flight: std::sync::atomic::AtomicBool::new(false),
-            retry_after_secs: AtomicU64::new(FIRST_BACKOFF.as_secs()),
-            last_result: Mutex::new(Ok(None)),
-            last_digest: Mutex::new(None),
+            state: Mutex::new(State {
+                last_unknown_kid_refresh: None,
+                unknown_kid_in_flight: false,
+                retry_after: FIRST_BACKOFF,
+                last_result: Ok(None),
+                last_digest: None,
+            }),
         }
     }
 
@@ -196,7 +208,10 @@ impl KeyCache {
 
     /// A hint for `Retry-After` while no keys are loaded.
     pub(crate) fn retry_after(&self) -> Duration {
-        Duration::from_secs(self.retry_after_secs.load(Ordering::Relaxed).max(1))
+        self.state
+            .lock()
+            .map_or(FIRST_BACKOFF, |s| s.retry_after)
+            .max(Duration::from_secs(1))
     }
 
     /// Waits (bounded) until a first key set has loaded or a first fetch attempt has completed.
@@ -223,27 +238,30 @@ impl KeyCache {
         };
         let mut rx = self.generation.subscribe();
         rx.borrow_and_update();
-        let allowed = {
-            let Ok(mut last) = self.last_unknown_kid_refresh.lock() else {
+        let (allowed, in_flight) = {
+            let Ok(mut state) = self.state.lock() else {
                 return;
             };
             let now = Instant::now();
-            if last.is_some_and(|t| now.duration_since(t) < self.policy.unknown_kid_interval) {
-                false
-            } else {
-                *last = Some(now);
-                self.unknown_kid_in_flight.store(true, Ordering::SeqCst);
-                true
+            let limited = state
+                .last_unknown_kid_refresh
+                .is_some_and(|t| now.duration_since(t) < self.policy.unknown_kid_interval);
+            if !limited {
+                state.last_unknown_kid_refresh = Some(now);
+                state.unknown_kid_in_flight = true;
             }
+            (!limited, state.unknown_kid_in_flight)
         };
         if allowed {
             tracing::debug!(provider = %self.provider, "unknown kid: refreshing keys");
             let cache = Arc::clone(self);
             runtime.spawn(async move {
                 let _ = cache.refresh().await;
-                cache.unknown_kid_in_flight.store(false, Ordering::SeqCst);
+                if let Ok(mut state) = cache.state.lock() {
+                    state.unknown_kid_in_flight = false;
+                }
             });
-        } else if !self.unknown_kid_in_flight.load(Ordering::SeqCst) {
+        } else if !in_flight {
             // Rate limited and nothing in flight: answer with the keys we have.
             return;
         }
@@ -256,11 +274,14 @@ impl KeyCache {
         let seen = *self.generation.borrow();
         let _guard = self.fetching.lock().await;
         if *self.generation.borrow() != seen {
-            return self.last_result.lock().map_or(Ok(None), |r| r.clone());
+            return self
+                .state
+                .lock()
+                .map_or(Ok(None), |s| s.last_result.clone());
         }
         let result = self.fetch_and_swap().await;
-        if let Ok(mut last) = self.last_result.lock() {
-            last.clone_from(&result);
+        if let Ok(mut state) = self.state.lock() {
+            state.last_result.clone_from(&result);
         }
         self.generation.send_modify(|g| *g += 1);
         result
@@ -284,16 +305,16 @@ impl KeyCache {
             };
             let unchanged = self.current.load().is_some()
                 && self
-                    .last_digest
+                    .state
                     .lock()
-                    .is_ok_and(|last| *last == Some(digest));
+                    .is_ok_and(|s| s.last_digest == Some(digest));
             if unchanged {
                 return Ok((doc.max_age(), None));
             }
             let keys = parse_document(doc.text(), &self.allowed, &self.provider)
                 .inspect_err(|_| source.document_rejected())?;
-            if let Ok(mut last) = self.last_digest.lock() {
-                *last = Some(digest);
+            if let Ok(mut state) = self.state.lock() {
+                state.last_digest = Some(digest);
             }
             Ok::<_, String>((doc.max_age(), Some(keys)))
         }
@@ -351,39 +372,69 @@ impl KeyCache {
     }
 
     /// The background loop: load, then refresh on the interval; on failure keep the old keys
-    /// and retry with exponential backoff and jitter.
-    pub(crate) async fn run(self: Arc<Self>) {
-        if self.source.is_none() {
-            return;
-        }
-        let mut failures: u32 = 0;
-        loop {
-            let delay = match self.refresh().await {
-                Ok(max_age) => {
-                    failures = 0;
-                    self.retry_after_secs
-                        .store(FIRST_BACKOFF.as_secs(), Ordering::Relaxed);
-                    let delay = refresh_delay(self.policy.interval, max_age, random_unit());
-                    tracing::debug!(provider = %self.provider, next_refresh_s = delay.as_secs(), "next key refresh scheduled");
-                    delay
+    /// and retry with exponential backoff and jitter. It holds the cache only while fetching,
+    /// and ends by itself once the cache is dropped (its `generation` sender closes): no
+    /// abort needed.
+    pub(crate) fn runner(
+        self: &Arc<Self>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let cache = Arc::downgrade(self);
+        let mut closed = self.generation.subscribe();
+        async move {
+            let mut failures: u32 = 0;
+            loop {
+                let Some(this) = cache.upgrade() else {
+                    return;
+                };
+                if this.source.is_none() {
+                    return;
                 }
-                Err(reason) => {
-                    let delay = retry_delay(failures, random_unit());
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(
-                        provider = %self.provider,
-                        %reason,
-                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        keeping_previous_keys = self.current.load().is_some(),
-                        "key fetch failed"
-                    );
-                    self.retry_after_secs
-                        .store(delay.as_secs().max(1), Ordering::Relaxed);
-                    delay
+                let delay = this.refresh_once(&mut failures).await;
+                drop(this);
+                let deadline = Instant::now() + delay;
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(deadline) => break,
+                        changed = closed.changed() => {
+                            if changed.is_err() {
+                                return;
+                            }
+                        }
+                    }
                 }
-            };
-            self.record_age();
-            tokio::time::sleep(delay).await;
+            }
         }
+    }
+
+    /// One turn of the loop: fetch, then the delay until the next one.
+    async fn refresh_once(&self, failures: &mut u32) -> Duration {
+        let delay = match self.refresh().await {
+            Ok(max_age) => {
+                *failures = 0;
+                if let Ok(mut state) = self.state.lock() {
+                    state.retry_after = FIRST_BACKOFF;
+                }
+                let delay = refresh_delay(self.policy.interval, max_age, random_unit());
+                tracing::debug!(provider = %self.provider, next_refresh_s = delay.as_secs(), "next key refresh scheduled");
+                delay
+            }
+            Err(reason) => {
+                let delay = retry_delay(*failures, random_unit());
+                *failures = failures.saturating_add(1);
+                tracing::warn!(
+                    provider = %self.provider,
+                    %reason,
+                    retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    keeping_previous_keys = self.current.load().is_some(),
+                    "key fetch failed"
+                );
+                if let Ok(mut state) = self.state.lock() {
+                    state.retry_after = Duration::from_secs(delay.as_secs().max(1));
+                }
+                delay
+            }
+        };
+        self.record_age();
+        delay
     }
 }
