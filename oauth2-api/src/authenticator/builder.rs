@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::Authenticator;
 use super::pipeline::Entry;
 use crate::error::{ConfigError, ConfigField};
-use crate::keys::KeySource;
 use crate::keys::cache::{KeyCache, RefreshPolicy};
+use crate::keys::{KeySource, KeyStore};
 use crate::provider::{KeysConfig, Provider};
 use crate::time::{Clock, SystemClock};
 use crate::token_cache::{DEFAULT_TOKEN_CACHE_ENTRIES, TokenCache};
@@ -192,11 +192,8 @@ impl AuthenticatorBuilder {
             };
             let source: Arc<dyn KeySource> = match &provider.keys {
                 KeysConfig::Fixed(keys) => {
-                    let cache = KeyCache::fixed(Arc::clone(&provider.name), Arc::clone(keys));
-                    entries.push(Entry {
-                        provider,
-                        cache: Arc::new(cache),
-                    });
+                    let keys = KeyStore::Fixed(Arc::clone(keys));
+                    entries.push(Entry { provider, keys });
                     continue;
                 }
                 KeysConfig::Source(s) => Arc::clone(s),
@@ -236,12 +233,12 @@ impl AuthenticatorBuilder {
             let cache = KeyCache::new(
                 Arc::clone(&provider.name),
                 provider.algorithms.clone(),
-                Some(source),
+                source,
                 policy,
             );
             entries.push(Entry {
                 provider,
-                cache: Arc::new(cache),
+                keys: KeyStore::Live(Arc::new(cache)),
             });
         }
         let auth = Authenticator::from_parts(

@@ -158,7 +158,9 @@ impl Authenticator {
         // wait, not one per provider.
         let mut set = tokio::task::JoinSet::new();
         for (i, wait) in waits {
-            let cache = Arc::clone(&self.inner.entries[i].cache);
+            let Some(cache) = self.inner.entries[i].keys.live().cloned() else {
+                continue;
+            };
             set.spawn(async move {
                 match wait {
                     Wait::FirstLoad => cache.wait_for_first_load().await,
@@ -201,7 +203,7 @@ impl Authenticator {
             Some(cache) if token.len() <= self.inner.max_token_bytes => {
                 let key = TokenCache::key(token);
                 let hit = cache.get(&key, now, |i| {
-                    self.inner.entries.get(i).and_then(|e| e.cache.current_id())
+                    self.inner.entries.get(i).and_then(|e| e.keys.current_id())
                 });
                 if let Some(hit) = hit {
                     return Pass::Done(Ok(hit));
@@ -270,14 +272,14 @@ impl Authenticator {
             .entries
             .iter()
             .map(|e| {
-                let keys = e.cache.snapshot();
+                let keys = e.keys.snapshot();
                 KeySetStatus {
                     provider: e.provider.name().to_owned(),
                     loaded: keys.is_some(),
                     kids: keys
                         .map(|k| k.kids().map(str::to_owned).collect())
                         .unwrap_or_default(),
-                    age: e.cache.age(),
+                    age: e.keys.age(),
                 }
             })
             .collect()
@@ -292,7 +294,7 @@ impl Authenticator {
     /// Sets the `oauth2_api_key_set_age_seconds` gauges (call before exporting metrics).
     pub fn record_key_set_ages(&self) {
         for e in &self.inner.entries {
-            e.cache.record_age();
+            e.keys.record_age();
         }
     }
 
@@ -307,8 +309,7 @@ impl Authenticator {
             return;
         }
         for entry in &self.inner.entries {
-            if entry.cache.is_refreshable() {
-                let cache = Arc::clone(&entry.cache);
+            if let Some(cache) = entry.keys.live() {
                 // The task ends by itself once the cache is dropped (no handle kept).
                 drop(handle.spawn(cache.runner()));
             }

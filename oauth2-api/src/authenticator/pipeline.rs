@@ -16,14 +16,13 @@ use crate::authenticated::Authenticated;
 use crate::claims;
 use crate::error::{AuthError, ErrorKind};
 use crate::jws::Compact;
-use crate::keys::NoKey;
-use crate::keys::cache::KeyCache;
+use crate::keys::{KeyStore, NoKey};
 use crate::provider::Provider;
 
 /// One configured provider and its keys.
 pub(super) struct Entry {
     pub(super) provider: Provider,
-    pub(super) cache: Arc<KeyCache>,
+    pub(super) keys: KeyStore,
 }
 
 /// Whether a missing key set or an unknown `kid` is worth waiting for.
@@ -151,19 +150,19 @@ fn check(entry: &Entry, compact: &Compact<'_>, now: i64, mode: Mode) -> Result<u
             "token algorithm is not allowed for this provider",
         )));
     }
-    let Some(keys) = entry.cache.snapshot() else {
+    let Some(keys) = entry.keys.snapshot() else {
         return Err(match mode {
             Mode::MayWait => Outcome::Wait(Wait::FirstLoad),
             Mode::Final => Outcome::Fail(AuthError::with_retry_after(
                 ErrorKind::KeysUnavailable,
                 "signing keys are not available yet",
-                entry.cache.retry_after(),
+                entry.keys.retry_after(),
             )),
         });
     };
     let key = match keys.select(compact.header.kid.as_deref(), alg) {
         Ok(key) => key,
-        Err(NoKey::UnknownKid) if mode == Mode::MayWait && entry.cache.is_refreshable() => {
+        Err(NoKey::UnknownKid) if mode == Mode::MayWait && entry.keys.live().is_some() => {
             return Err(Outcome::Wait(Wait::UnknownKid));
         }
         Err(e) => return Err(Outcome::Fail(e.into_error())),
@@ -190,7 +189,7 @@ mod tests {
 
     use super::*;
     use crate::algorithm::Algorithm;
-    use crate::keys::cache::RefreshPolicy;
+    use crate::keys::cache::{KeyCache, RefreshPolicy};
     use crate::keys::{KeySource, StaticKeys};
     use crate::provider::KeysConfig;
     use crate::test_util::TestIssuer;
@@ -224,11 +223,8 @@ mod tests {
                 let KeysConfig::Fixed(keys) = &provider.keys else {
                     panic!("inline keys");
                 };
-                let cache = KeyCache::fixed(Arc::clone(&provider.name), Arc::clone(keys));
-                Entry {
-                    provider,
-                    cache: Arc::new(cache),
-                }
+                let keys = KeyStore::Fixed(Arc::clone(keys));
+                Entry { provider, keys }
             })
             .collect();
         (entries, by_issuer)
@@ -312,15 +308,16 @@ mod tests {
             .algorithms([Algorithm::RS256])
             .build()
             .expect("provider");
+        let source: Arc<dyn KeySource> = Arc::new(StaticKeys::new(issuer.jwks()));
         let cache = KeyCache::new(
             Arc::clone(&p.name),
             vec![Algorithm::RS256],
-            None,
+            source,
             RefreshPolicy::default(),
         );
         let entries = vec![Entry {
             provider: p,
-            cache: Arc::new(cache),
+            keys: KeyStore::Live(Arc::new(cache)),
         }];
         let by_issuer = HashMap::from([(issuer.issuer(), vec![0])]);
         let t = token(&issuer, "aud");
@@ -349,12 +346,12 @@ mod tests {
         let cache = KeyCache::new(
             Arc::clone(&p.name),
             p.algorithms.clone(),
-            Some(source),
+            source,
             RefreshPolicy::default(),
         );
         let entries = vec![Entry {
             provider: p,
-            cache: Arc::new(cache),
+            keys: KeyStore::Live(Arc::new(cache)),
         }];
         let by_issuer = HashMap::from([(issuer.issuer(), vec![0])]);
         let t = token(&issuer, "aud");

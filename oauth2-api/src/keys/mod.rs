@@ -16,6 +16,7 @@ mod key_set;
 mod pem;
 mod prepared;
 mod source;
+mod store;
 
 #[cfg(test)]
 pub(crate) use der::spki as der_spki;
@@ -27,3 +28,4 @@ pub use key_set::KeySet;
 pub(crate) use key_set::NoKey;
 pub(crate) use prepared::PreparedKey;
 pub use source::{BoxFuture, KeyDocument, KeySource, KeySourceError, StaticKeys};
+pub(crate) use store::KeyStore;

@@ -120,7 +120,7 @@ struct State {
 pub(crate) struct KeyCache {
     provider: Arc<str>,
     allowed: Vec<Algorithm>,
-    source: Option<Arc<dyn KeySource>>,
+    source: Arc<dyn KeySource>,
     policy: RefreshPolicy,
     current: ArcSwapOption<KeySet>,
     /// When the current set was loaded, in ms since `epoch`.
@@ -136,18 +136,11 @@ pub(crate) struct KeyCache {
 }
 
 impl KeyCache {
-    /// A cache whose keys never change.
-    pub(crate) fn fixed(provider: Arc<str>, keys: Arc<KeySet>) -> Self {
-        let cache = Self::new(provider, Vec::new(), None, RefreshPolicy::default());
-        cache.current.store(Some(keys));
-        cache
-    }
-
     /// A cache that loads its keys from `source`.
     pub(crate) fn new(
         provider: Arc<str>,
         allowed: Vec<Algorithm>,
-        source: Option<Arc<dyn KeySource>>,
+        source: Arc<dyn KeySource>,
         policy: RefreshPolicy,
     ) -> Self {
         Self {
@@ -193,17 +186,11 @@ impl KeyCache {
         self.current.load().as_ref().map(|k| k.id())
     }
 
-    /// How long ago the current set was loaded (`None` before the first load or for fixed keys).
+    /// How long ago the current set was loaded (`None` before the first load).
     pub(crate) fn age(&self) -> Option<Duration> {
-        self.source.as_ref()?;
         self.current.load().as_ref()?;
         let loaded = Duration::from_millis(self.loaded_at_ms.load(Ordering::Acquire));
         Some(self.epoch.elapsed().saturating_sub(loaded))
-    }
-
-    /// Whether keys come from a source that can be asked again.
-    pub(crate) fn is_refreshable(&self) -> bool {
-        self.source.is_some()
     }
 
     /// A hint for `Retry-After` while no keys are loaded.
@@ -230,9 +217,6 @@ impl KeyCache {
     /// that gives up (its wait is bounded, or its client went away) never cancels it; requests
     /// that arrive while it is in flight wait for the same fetch (single flight).
     pub(crate) async fn refresh_for_unknown_kid(self: &Arc<Self>) {
-        if self.source.is_none() {
-            return;
-        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -288,9 +272,7 @@ impl KeyCache {
     }
 
     async fn fetch_and_swap(&self) -> Result<Option<Duration>, String> {
-        let Some(source) = &self.source else {
-            return Ok(None);
-        };
+        let source = &self.source;
         let provider = self.provider.to_string();
         tracing::debug!(provider, "fetching keys");
         let started = Instant::now();
@@ -386,9 +368,6 @@ impl KeyCache {
                 let Some(this) = cache.upgrade() else {
                     return;
                 };
-                if this.source.is_none() {
-                    return;
-                }
                 let delay = this.refresh_once(&mut failures).await;
                 drop(this);
                 let deadline = Instant::now() + delay;
