@@ -57,6 +57,7 @@ mod error;
 mod json;
 mod jws;
 pub mod keys;
+mod observe;
 mod provider;
 #[cfg(feature = "test-util")]
 pub mod test_util;

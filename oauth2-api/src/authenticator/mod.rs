@@ -328,7 +328,6 @@ fn record(result: Result<Authenticated, AuthError>) -> Result<Authenticated, Aut
             e.kind().as_str(),
         ),
     };
-    metrics::counter!("oauth2_api_validations_total", "provider" => provider, "outcome" => outcome)
-        .increment(1);
+    crate::observe::validation(&provider, outcome);
     result
 }

@@ -302,31 +302,20 @@ impl KeyCache {
         }
         .await;
         let elapsed = started.elapsed();
-        metrics::histogram!("oauth2_api_key_fetch_duration_seconds", "provider" => provider.clone())
-            .record(elapsed.as_secs_f64());
-        let (max_age, keys) = match result {
-            Ok(r) => r,
-            Err(e) => {
-                metrics::counter!("oauth2_api_key_fetches_total", "provider" => provider, "outcome" => "failure")
-                    .increment(1);
-                return Err(e);
-            }
-        };
-        metrics::counter!("oauth2_api_key_fetches_total", "provider" => provider.clone(), "outcome" => "success")
-            .increment(1);
+        crate::observe::key_fetch(&provider, elapsed, result.is_ok());
+        let (max_age, keys) = result?;
         let loaded = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
         let Some(keys) = keys else {
             // The same document as last time: keep the set (and the cache entries tied to it).
             self.loaded_at_ms.store(loaded, Ordering::Release);
-            metrics::gauge!("oauth2_api_key_set_age_seconds", "provider" => provider.clone())
-                .set(0.0);
+            crate::observe::key_set_age(&provider, Duration::ZERO);
             tracing::debug!(provider, "keys unchanged");
             return Ok(max_age);
         };
         let new = Arc::new(KeySet::new(keys));
         let old = self.current.swap(Some(Arc::clone(&new)));
         self.loaded_at_ms.store(loaded, Ordering::Release);
-        metrics::gauge!("oauth2_api_key_set_age_seconds", "provider" => provider.clone()).set(0.0);
+        crate::observe::key_set_age(&provider, Duration::ZERO);
         let before: Vec<&str> = old
             .as_deref()
             .map(|o| o.kids().collect())
@@ -348,8 +337,7 @@ impl KeyCache {
     /// Records the key set's age as a gauge.
     pub(crate) fn record_age(&self) {
         if let Some(age) = self.age() {
-            metrics::gauge!("oauth2_api_key_set_age_seconds", "provider" => self.provider.to_string())
-                .set(age.as_secs_f64());
+            crate::observe::key_set_age(&self.provider, age);
         }
     }
 
@@ -372,13 +360,13 @@ impl KeyCache {
                 drop(this);
                 let deadline = Instant::now() + delay;
                 loop {
-                    tokio::select! {
-                        () = tokio::time::sleep_until(deadline) => break,
-                        changed = closed.changed() => {
-                            if changed.is_err() {
-                                return;
-                            }
-                        }
+                    match tokio::time::timeout_at(deadline, closed.changed()).await {
+                        // Time for the next fetch.
+                        Err(_) => break,
+                        // The cache is gone: so is this task.
+                        Ok(Err(_)) => return,
+                        // A fetch completed (an unknown-kid refresh): keep waiting.
+                        Ok(Ok(())) => {}
                     }
                 }
             }
