@@ -132,15 +132,22 @@ async fn an_https_upstream_with_an_extra_ca_and_a_client_certificate() {
             provider_toml(&issuer, &jwks)
         ),
     );
-    let gw = start(&with_cert);
-    let res = support::client()
-        .get(gw.url("/x"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.text().await.unwrap(), "mtls ok http");
+    let get = |gw: support::Gateway| {
+        let token = token.clone();
+        async move {
+            let res = support::client()
+                .get(gw.url("/x"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    assert_eq!(
+        get(start(&with_cert)).await,
+        (200, "mtls ok http".to_owned())
+    );
 
     // Without the client certificate the upstream refuses the handshake: 502.
     let without = dir.write(
@@ -151,14 +158,7 @@ async fn an_https_upstream_with_an_extra_ca_and_a_client_certificate() {
             provider_toml(&issuer, &jwks)
         ),
     );
-    let gw = start(&without);
-    let res = support::client()
-        .get(gw.url("/x"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 502);
+    assert_eq!(get(start(&without)).await.0, 502);
 }
 
 /// The certificate a TLS client gets from `addr`, and the ALPN protocol chosen.

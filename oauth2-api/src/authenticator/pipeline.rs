@@ -230,6 +230,22 @@ mod tests {
         (entries, by_issuer)
     }
 
+    /// One provider with a live key store that has not loaded yet (no task runs in tests).
+    fn live(issuer: &TestIssuer, p: Provider) -> (Vec<Entry>, HashMap<String, Vec<usize>>) {
+        let source: Arc<dyn KeySource> = Arc::new(StaticKeys::new(issuer.jwks()));
+        let cache = KeyCache::new(
+            Arc::clone(&p.name),
+            p.algorithms.clone(),
+            source,
+            RefreshPolicy::default(),
+        );
+        let entries = vec![Entry {
+            provider: p,
+            keys: KeyStore::Live(Arc::new(cache)),
+        }];
+        (entries, HashMap::from([(issuer.issuer(), vec![0])]))
+    }
+
     fn run(
         (entries, by_issuer): &(Vec<Entry>, HashMap<String, Vec<usize>>),
         token: &str,
@@ -308,18 +324,7 @@ mod tests {
             .algorithms([Algorithm::RS256])
             .build()
             .expect("provider");
-        let source: Arc<dyn KeySource> = Arc::new(StaticKeys::new(issuer.jwks()));
-        let cache = KeyCache::new(
-            Arc::clone(&p.name),
-            vec![Algorithm::RS256],
-            source,
-            RefreshPolicy::default(),
-        );
-        let entries = vec![Entry {
-            provider: p,
-            keys: KeyStore::Live(Arc::new(cache)),
-        }];
-        let by_issuer = HashMap::from([(issuer.issuer(), vec![0])]);
+        let (entries, by_issuer) = live(&issuer, p);
         let t = token(&issuer, "aud");
         let mut compact = Compact::parse(&t, 8192).expect("parses");
         let Verdict::Rejected(e) = verify(
@@ -341,19 +346,7 @@ mod tests {
     #[test]
     fn missing_keys_are_waited_for_then_reported_and_the_token_is_kept_whole() {
         let issuer = issuer();
-        let source: Arc<dyn KeySource> = Arc::new(StaticKeys::new(issuer.jwks()));
-        let p = provider(&issuer, "p", "aud");
-        let cache = KeyCache::new(
-            Arc::clone(&p.name),
-            p.algorithms.clone(),
-            source,
-            RefreshPolicy::default(),
-        );
-        let entries = vec![Entry {
-            provider: p,
-            keys: KeyStore::Live(Arc::new(cache)),
-        }];
-        let by_issuer = HashMap::from([(issuer.issuer(), vec![0])]);
+        let (entries, by_issuer) = live(&issuer, provider(&issuer, "p", "aud"));
         let t = token(&issuer, "aud");
         let mut compact = Compact::parse(&t, 8192).expect("parses");
         let v = verify(
