@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use oauth2_api::keys::KeySpec;
 use oauth2_api::{Algorithm, Authenticator, ConfigError, ConfigField, Provider};
 use toml::Spanned;
 
@@ -79,6 +80,24 @@ pub(super) fn build_authenticator(
         .map_err(|e| ctx.err(None, e.field().as_str(), e.to_string()))
 }
 
+/// What the one-string `keys` field means, as `starlette-oauth2-api` read it: the word
+/// `discover` is OpenID Connect discovery, a string starting with `https://` (or `http://`,
+/// refused later unless allowed) is a JWKS URL, one starting with `-----BEGIN` is PEM, and
+/// anything else is a JSON key document. The only place a key string is sniffed.
+pub(crate) fn key_spec(text: &str) -> KeySpec {
+    let trimmed = text.trim();
+    let lower = trimmed.get(..8).unwrap_or(trimmed).to_ascii_lowercase();
+    if trimmed == "discover" {
+        KeySpec::Discover
+    } else if lower.starts_with("https://") || lower.starts_with("http://") {
+        KeySpec::Url(trimmed.to_owned())
+    } else if trimmed.starts_with("-----BEGIN") {
+        KeySpec::Pem(text.to_owned())
+    } else {
+        KeySpec::Jwks(text.to_owned())
+    }
+}
+
 fn build_provider(
     ctx: &Ctx<'_>,
     name: &str,
@@ -96,7 +115,7 @@ fn build_provider(
         None => {}
     }
     match p.keys.as_ref().map(Spanned::get_ref) {
-        Some(toml::Value::String(s)) => b = b.keys(s.clone()),
+        Some(toml::Value::String(s)) => b = b.keys(key_spec(s)),
         Some(v @ toml::Value::Table(_)) => {
             let json = serde_json::to_string(v).map_err(|e| {
                 ctx.err(

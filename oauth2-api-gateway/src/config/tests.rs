@@ -229,3 +229,24 @@ fn limits_are_bounded_and_empty_method_lists_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn the_keys_string_is_read_as_the_seed_read_it() {
+    use super::providers::key_spec;
+    use oauth2_api::keys::KeySpec;
+    assert!(matches!(key_spec(" discover\n"), KeySpec::Discover));
+    assert!(matches!(key_spec(" https://i/jwks "), KeySpec::Url(u) if u == "https://i/jwks"));
+    assert!(matches!(key_spec("HTTP://i/jwks"), KeySpec::Url(_)));
+    assert!(matches!(
+        key_spec("\n-----BEGIN PUBLIC KEY-----\n"),
+        KeySpec::Pem(_)
+    ));
+    assert!(matches!(key_spec("{\"keys\": []}"), KeySpec::Jwks(_)));
+    // Text that is none of those is a JSON document, and fails as one, naming the field.
+    assert!(matches!(key_spec("discovery"), KeySpec::Jwks(_)));
+    let e = error(&PROVIDER.replace("https://i/jwks", "not keys"));
+    assert!(
+        e.contains("`providers.p.keys`") && e.contains("not JSON"),
+        "{e}"
+    );
+}

@@ -19,7 +19,7 @@ pub const REDISCOVER_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Keys found through OpenID Connect discovery.
 #[derive(Debug)]
-pub struct Discovery {
+pub(crate) struct Discovery {
     issuer: String,
     config_url: reqwest::Url,
     client: reqwest::Client,
@@ -49,12 +49,6 @@ impl Discovery {
             allow_http,
             jwks_uri: Mutex::new(None),
         })
-    }
-
-    /// The discovery document's URL.
-    #[must_use]
-    pub fn configuration_url(&self) -> &str {
-        self.config_url.as_str()
     }
 
     async fn discover(&self) -> Result<reqwest::Url, String> {

@@ -80,7 +80,7 @@ pub(crate) fn client(settings: &HttpSettings) -> Result<reqwest::Client, String>
 
 /// Fetches a JWK set from a URL.
 #[derive(Debug, Clone)]
-pub struct HttpJwks {
+pub(crate) struct HttpJwks {
     url: reqwest::Url,
     client: reqwest::Client,
     max_bytes: usize,
@@ -93,12 +93,6 @@ impl HttpJwks {
             client,
             max_bytes,
         }
-    }
-
-    /// The URL keys are fetched from.
-    #[must_use]
-    pub fn url(&self) -> &str {
-        self.url.as_str()
     }
 
     async fn fetch_document(&self) -> Result<KeyDocument, KeySourceError> {

@@ -39,8 +39,28 @@ pub(crate) fn parse_document(
 ) -> Result<Vec<PreparedKey>, String> {
     let trimmed = text.trim_start();
     if trimmed.starts_with("-----BEGIN") {
-        return pem_keys(None, trimmed, allowed).map(|keys| capped(keys, provider));
+        return parse_pem(trimmed, allowed, provider);
     }
+    parse_json(trimmed, allowed, provider)
+}
+
+/// Parses PEM text (`PUBLIC KEY`, `RSA PUBLIC KEY`, `CERTIFICATE` blocks) into prepared keys.
+pub(crate) fn parse_pem(
+    text: &str,
+    allowed: &[Algorithm],
+    provider: &str,
+) -> Result<Vec<PreparedKey>, String> {
+    pem_keys(None, text.trim_start(), allowed).map(|keys| capped(keys, provider))
+}
+
+/// Parses a JSON key document (a JWK set, a JWK, or a `{"kid": "<PEM>"}` map), as
+/// [`parse_document`] describes.
+pub(crate) fn parse_json(
+    text: &str,
+    allowed: &[Algorithm],
+    provider: &str,
+) -> Result<Vec<PreparedKey>, String> {
+    let trimmed = text.trim_start();
     if !crate::json::depth_ok(trimmed.as_bytes()) {
         return Err("key document is nested too deeply".into());
     }

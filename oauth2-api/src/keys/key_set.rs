@@ -6,7 +6,7 @@ use crate::error::{AuthError, ErrorKind};
 
 /// An immutable set of prepared keys. Swapped whole on refresh; read without locking.
 #[derive(Debug)]
-pub struct KeySet {
+pub(crate) struct KeySet {
     keys: Vec<PreparedKey>,
     /// Unique per set ever built in this process (never reused, unlike an address).
     id: u64,
@@ -54,18 +54,12 @@ impl KeySet {
 
     /// The number of keys.
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.keys.len()
     }
 
-    /// Whether the set is empty (never the case for a loaded set).
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
     /// The key ids in the set (keys without a `kid` are not listed).
-    pub fn kids(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn kids(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().filter_map(PreparedKey::kid)
     }
 

@@ -16,16 +16,20 @@ mod key_set;
 mod pem;
 mod prepared;
 mod source;
+mod spec;
 mod store;
 
 #[cfg(test)]
 pub(crate) use der::spki as der_spki;
 #[cfg(feature = "remote")]
-pub use discovery::{Discovery, REDISCOVER_AFTER};
+pub(crate) use discovery::Discovery;
 #[cfg(feature = "remote")]
-pub use http::HttpJwks;
-pub use key_set::KeySet;
+pub use discovery::REDISCOVER_AFTER;
+#[cfg(feature = "remote")]
+pub(crate) use http::HttpJwks;
+pub(crate) use key_set::KeySet;
 pub(crate) use key_set::NoKey;
 pub(crate) use prepared::PreparedKey;
 pub use source::{BoxFuture, KeyDocument, KeySource, KeySourceError, StaticKeys};
+pub use spec::KeySpec;
 pub(crate) use store::KeyStore;

@@ -87,7 +87,8 @@ impl std::error::Error for KeySourceError {}
 
 /// Yields a provider's key document; the seed's `get_keys`.
 ///
-/// The built-in sources are [`StaticKeys`] and, with the `remote` feature, [`HttpJwks`]. Plug
+/// The built-in sources are [`StaticKeys`] and, with the `remote` feature, a JWKS URL
+/// ([`KeySpec::Url`](crate::keys::KeySpec::Url)) and discovery. Plug
 /// in your own (a secrets manager, a file, a test double) with
 /// [`ProviderBuilder::key_source`](crate::ProviderBuilder::key_source). The document is
 /// parsed by this crate, leniently for JWK sets, and prepared once per fetch.
@@ -109,7 +110,6 @@ impl std::error::Error for KeySourceError {}
 /// }
 /// ```
 ///
-/// [`HttpJwks`]: crate::keys::HttpJwks
 pub trait KeySource: Send + Sync + fmt::Debug + 'static {
     /// Fetches the current key document.
     fn fetch(&self) -> BoxFuture<'_, Result<KeyDocument, KeySourceError>>;

@@ -6,19 +6,10 @@ use std::time::Duration;
 use crate::algorithm::Algorithm;
 use crate::claims::ClaimRules;
 use crate::error::{ConfigError, ConfigField};
-use crate::keys::jwk::parse_document;
-use crate::keys::{KeySet, KeySource, PreparedKey};
+use crate::keys::jwk::{parse_json, parse_pem};
+use crate::keys::{KeySet, KeySource, KeySpec, PreparedKey};
 
 use super::{KeysConfig, Provider};
-
-#[derive(Debug, Clone)]
-enum KeysInput {
-    Text(String),
-    Url(String),
-    Secret(Vec<u8>),
-    Source(Arc<dyn KeySource>),
-    Discover,
-}
 
 /// Builds a [`Provider`]; [`build`](Self::build) checks every field.
 #[derive(Debug, Clone)]
@@ -27,7 +18,7 @@ pub struct ProviderBuilder {
     name: String,
     issuer: Option<String>,
     audiences: Vec<String>,
-    keys: Option<KeysInput>,
+    keys: Option<KeySpec>,
     algorithms: Option<Vec<Algorithm>>,
     leeway: Duration,
     required: Vec<String>,
@@ -82,54 +73,42 @@ impl ProviderBuilder {
         self
     }
 
-    /// Keys as the seed took them: a string starting with `https://` is a JWKS URL (`http://`
-    /// is refused), one starting with `-----BEGIN` is PEM, anything else is JSON (a JWK set,
-    /// a JWK, or a `{"kid": "<PEM>"}` map). The word `discover` means
-    /// [`discover`](Self::discover).
-    pub fn keys(mut self, keys: impl Into<String>) -> Self {
-        let keys = keys.into();
-        let t = keys.trim_start();
-        self.keys = Some(if t.trim_end() == "discover" {
-            KeysInput::Discover
-        } else if t.starts_with("https://") || t.starts_with("http://") {
-            KeysInput::Url(keys.trim().to_owned())
-        } else {
-            KeysInput::Text(keys)
-        });
+    /// Where the keys come from. The shorthands below ([`jwks_url`](Self::jwks_url),
+    /// [`jwks`](Self::jwks), [`pem`](Self::pem), [`shared_secret`](Self::shared_secret),
+    /// [`discover`](Self::discover), [`key_source`](Self::key_source)) each set one
+    /// [`KeySpec`]; the last call wins.
+    pub fn keys(mut self, spec: KeySpec) -> Self {
+        self.keys = Some(spec);
         self
     }
 
     /// A JWKS URL (`https://` only, unless [`dangerous_allow_http`](Self::dangerous_allow_http)).
-    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
-        self.keys = Some(KeysInput::Url(url.into()));
-        self
+    pub fn jwks_url(self, url: impl Into<String>) -> Self {
+        self.keys(KeySpec::Url(url.into()))
     }
 
-    /// An inline JWK set, single JWK, `{"kid": "<PEM>"}` map, or PEM text.
-    pub fn jwks(mut self, document: impl Into<String>) -> Self {
-        self.keys = Some(KeysInput::Text(document.into()));
-        self
+    /// An inline JSON key document: a JWK set, a single JWK, or a `{"kid": "<PEM>"}` map.
+    pub fn jwks(self, document: impl Into<String>) -> Self {
+        self.keys(KeySpec::Jwks(document.into()))
     }
 
     /// PEM public keys (`PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE` blocks).
     pub fn pem(self, pem: impl Into<String>) -> Self {
-        self.jwks(pem)
+        self.keys(KeySpec::Pem(pem.into()))
     }
 
     /// A shared HMAC secret. Only `HS256`/`HS384`/`HS512` are then accepted, and the secret
     /// must be at least as long as each allowed algorithm's output (32, 48, 64 bytes).
-    pub fn shared_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
-        self.keys = Some(KeysInput::Secret(secret.into()));
-        self
+    pub fn shared_secret(self, secret: impl Into<Vec<u8>>) -> Self {
+        self.keys(KeySpec::Secret(secret.into()))
     }
 
     /// Finds the keys through OpenID Connect discovery: fetches
     /// `<issuer>/.well-known/openid-configuration`, requires its `issuer` to equal this
     /// provider's exactly, and loads keys from its `jwks_uri` (`https://` only). Discovery runs
     /// again after 24 h and after a failed key fetch.
-    pub fn discover(mut self) -> Self {
-        self.keys = Some(KeysInput::Discover);
-        self
+    pub fn discover(self) -> Self {
+        self.keys(KeySpec::Discover)
     }
 
     /// Trusts an extra CA (PEM) for this provider's key fetches, on top of the platform roots
@@ -147,9 +126,8 @@ impl ProviderBuilder {
     }
 
     /// A custom [`KeySource`] (the seed's `get_keys`).
-    pub fn key_source(mut self, source: impl KeySource) -> Self {
-        self.keys = Some(KeysInput::Source(Arc::new(source)));
-        self
+    pub fn key_source(self, source: impl KeySource) -> Self {
+        self.keys(KeySpec::Source(Arc::new(source)))
     }
 
     /// The accepted algorithms. Default: every asymmetric algorithm (RS*, PS*, ES*, EdDSA);
@@ -242,14 +220,14 @@ impl ProviderBuilder {
         let keys = self
             .keys
             .ok_or_else(|| err(ConfigField::Keys, "is missing".into()))?;
-        let symmetric = matches!(keys, KeysInput::Secret(_));
+        let symmetric = matches!(keys, KeySpec::Secret(_));
         let algorithms = match self.algorithms {
             Some(a) if a.is_empty() => return Err(err(ConfigField::Algorithms, "is empty".into())),
             Some(a) => a,
             // Default for a secret: every HS* whose output fits in it; a secret shorter than
             // 32 bytes is then refused by the HS256 check below.
             None => match &keys {
-                KeysInput::Secret(secret) => {
+                KeySpec::Secret(secret) => {
                     let fitting: Vec<Algorithm> = Algorithm::SYMMETRIC
                         .into_iter()
                         .filter(|a| a.hmac_output_len() <= secret.len())
@@ -277,22 +255,27 @@ impl ProviderBuilder {
         }
         let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         let keys = match keys {
-            KeysInput::Text(text) => {
-                let prepared = parse_document(&text, &algorithms, name)
-                    .map_err(|m| err(ConfigField::Keys, m))?;
+            KeySpec::Jwks(text) => {
+                let prepared =
+                    parse_json(&text, &algorithms, name).map_err(|m| err(ConfigField::Keys, m))?;
                 KeysConfig::Fixed(Arc::new(KeySet::new(prepared)))
             }
-            KeysInput::Secret(secret) => {
+            KeySpec::Pem(text) => {
+                let prepared =
+                    parse_pem(&text, &algorithms, name).map_err(|m| err(ConfigField::Keys, m))?;
+                KeysConfig::Fixed(Arc::new(KeySet::new(prepared)))
+            }
+            KeySpec::Secret(secret) => {
                 let key = PreparedKey::secret(&secret, &algorithms)
                     .map_err(|m| err(ConfigField::Keys, m))?;
                 KeysConfig::Fixed(Arc::new(KeySet::new(vec![key])))
             }
-            KeysInput::Url(url) => {
+            KeySpec::Url(url) => {
                 check_url(&url, self.allow_http).map_err(|m| err(ConfigField::Keys, m))?;
                 KeysConfig::Url(url)
             }
-            KeysInput::Source(source) => KeysConfig::Source(source),
-            KeysInput::Discover => {
+            KeySpec::Source(source) => KeysConfig::Source(source),
+            KeySpec::Discover => {
                 check_url(&issuer, self.allow_http).map_err(|m| {
                     err(
                         ConfigField::Issuer,

@@ -1,5 +1,6 @@
 //! OpenID Connect discovery against a real HTTPS server on 127.0.0.1.
 
+use oauth2_api::keys::KeySpec;
 use oauth2_api::test_util::{JwksServer, TestIssuer};
 use oauth2_api::{Algorithm, Authenticator, ErrorKind, Provider};
 use serde_json::json;
@@ -12,7 +13,7 @@ async fn issuer() -> (TestIssuer, JwksServer) {
     (issuer, server)
 }
 
-fn auth(issuer: &TestIssuer, server: &JwksServer, keys: Option<&str>) -> Authenticator {
+fn auth(issuer: &TestIssuer, server: &JwksServer, keys: Option<KeySpec>) -> Authenticator {
     let b = Provider::builder("d")
         .issuer(issuer.issuer())
         .audience("api")
@@ -47,7 +48,7 @@ fn refreshing_on_every_unknown_kid(issuer: &TestIssuer, server: &JwksServer) -> 
 #[tokio::test]
 async fn keys_are_found_from_the_issuer_alone() {
     let (issuer, server) = issuer().await;
-    for keys in [None, Some("discover")] {
+    for keys in [None, Some(KeySpec::Discover)] {
         let before = server.discovery_count();
         let a = auth(&issuer, &server, keys);
         let user = a

@@ -611,7 +611,7 @@ async fn empty_or_missing_audience_is_rejected() {
         Provider::builder("x")
             .issuer("https://x")
             .audience("")
-            .keys("https://x/jwks")
+            .jwks_url("https://x/jwks")
             .build()
             .is_err()
     );

@@ -178,7 +178,7 @@ async fn inline_jwks_pem_and_certificate_map_keys() {
         ),
         (
             "seed-keys-pem",
-            build("seed", Provider::builder("p").keys(key.public_pem())),
+            build("seed", Provider::builder("p").pem(key.public_pem())),
         ),
     ];
     for (name, p) in variants {
