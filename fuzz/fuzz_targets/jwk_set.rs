@@ -1,4 +1,4 @@
-//! Key document parsing (JWK set, JWK, PEM, kid→PEM map) through the provider builder.
+//! Key document parsing (JWK set, JWK, kid→PEM map as JSON; PEM) through the provider builder.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -6,5 +6,7 @@ use oauth2_api::Provider;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data).into_owned();
-    let _ = Provider::builder("fuzz").issuer("https://fuzz.test").audience("fuzz").jwks(text).build();
+    let base = Provider::builder("fuzz").issuer("https://fuzz.test").audience("fuzz");
+    let _ = base.clone().jwks(text.clone()).build();
+    let _ = base.pem(text).build();
 });

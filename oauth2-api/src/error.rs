@@ -1,4 +1,20 @@
 //! Errors: [`ConfigError`] when building, [`AuthError`] per request.
+//!
+//! A request fails in one of three layers, which are RFC 6750 section 3.1's three error codes
+//! ([`ErrorKind::oauth_error_code`]):
+//! - **the request's shape** (`invalid_request`, or no code when there is no credential):
+//!   [`ErrorKind::MissingToken`], [`ErrorKind::NotBearer`], [`ErrorKind::InvalidRequest`].
+//!   Only integrations that read requests (the tower layer, the gateway) build these; this
+//!   crate never does, as it only sees tokens.
+//! - **the token** (`invalid_token`): every other kind but the two below, built by this
+//!   crate's validation only.
+//! - **authorization** (`insufficient_scope`): [`ErrorKind::InsufficientScope`], built from a
+//!   requirement's `Denied` next to the requirement model.
+//!
+//! [`ErrorKind::KeysUnavailable`] is none of them: the server cannot decide yet (503).
+//!
+//! Messages are lower-case, short and safe to send to clients; a profile that needs other
+//! wording (the JSON-message one speaks as `starlette-oauth2-api`) maps the kind itself.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -158,6 +174,25 @@ impl ErrorKind {
         }
     }
 
+    /// The RFC 6750 section 3.1 error code for this kind: `invalid_request`, `invalid_token` or
+    /// `insufficient_scope`. `None` for a request without credentials (RFC 6750 section 3.1:
+    /// no error code then) and for [`ErrorKind::KeysUnavailable`] (a 503, not a challenge).
+    ///
+    /// ```
+    /// use oauth2_api::ErrorKind;
+    /// assert_eq!(ErrorKind::Expired.oauth_error_code(), Some("invalid_token"));
+    /// assert_eq!(ErrorKind::MissingToken.oauth_error_code(), None);
+    /// ```
+    #[must_use]
+    pub fn oauth_error_code(self) -> Option<&'static str> {
+        match self {
+            Self::MissingToken | Self::NotBearer | Self::KeysUnavailable => None,
+            Self::InvalidRequest => Some("invalid_request"),
+            Self::InsufficientScope => Some("insufficient_scope"),
+            _ => Some("invalid_token"),
+        }
+    }
+
     /// A stable snake_case name (used as a metrics label).
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -207,6 +242,8 @@ struct Inner {
     attempts: Vec<(Arc<str>, AuthError)>,
     retry_after: Option<Duration>,
     scope: Option<String>,
+    /// What caused it, for operators (never sent to clients by this project's profiles).
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl AuthError {
@@ -223,6 +260,7 @@ impl AuthError {
                 attempts: Vec::new(),
                 retry_after: None,
                 scope: None,
+                source: None,
             }),
         }
     }
@@ -241,6 +279,7 @@ impl AuthError {
                 attempts: Vec::new(),
                 retry_after: None,
                 scope,
+                source: None,
             }),
         }
     }
@@ -263,6 +302,7 @@ impl AuthError {
                 attempts: Vec::new(),
                 retry_after: Some(after),
                 scope: None,
+                source: None,
             }),
         }
     }
@@ -277,18 +317,17 @@ impl AuthError {
             .cloned();
         match best {
             None => Self::new(ErrorKind::UnknownIssuer, "token issuer is not accepted"),
-            Some(best) if attempts.len() == 1 => {
-                let (_, only) = &attempts[0];
-                Self {
-                    inner: Arc::new(Inner {
-                        kind: only.kind(),
-                        message: only.inner.message.clone(),
-                        attempts,
-                        retry_after: best.retry_after(),
-                        scope: None,
-                    }),
-                }
-            }
+            // With one attempt, `best` is that attempt, and its cause is kept.
+            Some(best) if attempts.len() == 1 => Self {
+                inner: Arc::new(Inner {
+                    kind: best.kind(),
+                    message: best.inner.message.clone(),
+                    attempts,
+                    retry_after: best.retry_after(),
+                    scope: None,
+                    source: best.inner.source.clone(),
+                }),
+            },
             Some(best) => Self {
                 inner: Arc::new(Inner {
                     kind: best.kind(),
@@ -296,6 +335,7 @@ impl AuthError {
                     attempts,
                     retry_after: best.retry_after(),
                     scope: None,
+                    source: None,
                 }),
             },
         }
@@ -332,6 +372,29 @@ impl AuthError {
     }
 }
 
+impl AuthError {
+    /// The same error with `source` as its [`source()`](std::error::Error::source).
+    pub(crate) fn with_source<E>(self, source: Option<E>) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let Some(source) = source else {
+            return self;
+        };
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                kind: inner.kind,
+                message: inner.message.clone(),
+                attempts: inner.attempts.clone(),
+                retry_after: inner.retry_after,
+                scope: inner.scope.clone(),
+                source: Some(Arc::new(source)),
+            }),
+        }
+    }
+}
+
 impl fmt::Debug for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("AuthError");
@@ -350,7 +413,26 @@ impl fmt::Display for AuthError {
     }
 }
 
-impl std::error::Error for AuthError {}
+/// The cause, when there is one beyond the message: for [`ErrorKind::KeysUnavailable`], why
+/// the provider's last key fetch failed; for an error combined from several providers'
+/// attempts, the attempt that got furthest.
+impl std::error::Error for AuthError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        if let Some(source) = &self.inner.source {
+            return Some(&**source as &(dyn std::error::Error + 'static));
+        }
+        if self.inner.attempts.len() > 1 {
+            let best = self
+                .inner
+                .attempts
+                .iter()
+                .map(|(_, e)| e)
+                .max_by_key(|e| e.kind().rank())?;
+            return Some(best as &(dyn std::error::Error + 'static));
+        }
+        None
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -372,6 +454,30 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::InvalidAudience);
         assert_eq!(e.attempts().len(), 2);
         assert_eq!(e.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn the_cause_of_a_combined_error_is_the_attempt_that_got_furthest() {
+        use std::error::Error as _;
+        let a = AuthError::new(ErrorKind::InvalidSignature, "token signature is invalid");
+        let b = AuthError::new(ErrorKind::Expired, "token has expired");
+        let e = AuthError::from_attempts(vec![("a".into(), a), ("b".into(), b)]);
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("token has expired")
+        );
+        // One attempt: the error is that attempt, with that attempt's own cause.
+        let cause = AuthError::new(
+            ErrorKind::KeysUnavailable,
+            "signing keys are not available yet",
+        )
+        .with_source(Some(crate::keys::KeySourceError::new("HTTP 500")));
+        let e = AuthError::from_attempts(vec![("a".into(), cause)]);
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("HTTP 500")
+        );
+        assert!(AuthError::new(ErrorKind::Malformed, "x").source().is_none());
     }
 
     #[test]

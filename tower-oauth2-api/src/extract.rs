@@ -256,7 +256,7 @@ impl<S: Send + Sync, P: Policy> FromRequestParts<S> for Authorized<P> {
         let Some(user) = authenticated(parts) else {
             return Err(denied(
                 parts,
-                AuthError::new(ErrorKind::MissingToken, "This route requires a token"),
+                AuthError::new(ErrorKind::MissingToken, "this route requires a token"),
             ));
         };
         P::requirement()

@@ -44,22 +44,11 @@ pub(crate) fn challenge(error: &AuthError, realm: Option<&str>) -> HeaderValue {
     if let Some(r) = realm {
         params.push(format!("realm=\"{}\"", r.replace(['"', '\\'], "")));
     }
-    match error.kind() {
-        ErrorKind::MissingToken | ErrorKind::NotBearer => {}
-        ErrorKind::InvalidRequest => {
-            params.push("error=\"invalid_request\"".into());
-            params.push(format!("error_description=\"{}\"", description(error)));
-        }
-        ErrorKind::InsufficientScope => {
-            params.push("error=\"insufficient_scope\"".into());
-            params.push(format!("error_description=\"{}\"", description(error)));
-            if let Some(scope) = error.required_scope() {
-                params.push(format!("scope=\"{}\"", scope.replace(['"', '\\'], "")));
-            }
-        }
-        _ => {
-            params.push("error=\"invalid_token\"".into());
-            params.push(format!("error_description=\"{}\"", description(error)));
+    if let Some(code) = error.kind().oauth_error_code() {
+        params.push(format!("error=\"{code}\""));
+        params.push(format!("error_description=\"{}\"", description(error)));
+        if let Some(scope) = error.required_scope() {
+            params.push(format!("scope=\"{}\"", scope.replace(['"', '\\'], "")));
         }
     }
     let value = if params.is_empty() {

@@ -4,17 +4,17 @@ use http::HeaderMap;
 use http::header::AUTHORIZATION;
 use oauth2_api::{AuthError, ErrorKind};
 
-/// The seed's message for a request without an `Authorization` header.
-pub(crate) const MISSING: &str = "The request does not contain an \"authorization\" header";
-/// The seed's message for a header that is not a Bearer credential.
-pub(crate) const NOT_BEARER: &str = "The \"authorization\" header must start with \"Bearer \"";
+/// The message for a request without an `Authorization` header.
+pub(crate) const MISSING: &str = "no authorization header";
+/// The message for an `Authorization` header that is not a Bearer credential.
+pub(crate) const NOT_BEARER: &str = "the authorization header is not a bearer credential";
 
 /// Returns the token of the one `Authorization: Bearer <token>` header, as the layer reads it.
 ///
 /// The scheme is matched case-insensitively (RFC 9110 section 11.1); the token must follow
 /// the RFC 6750 `b64token` syntax; two `Authorization` headers are refused. The error's kind
 /// is [`ErrorKind::MissingToken`], [`ErrorKind::NotBearer`] or [`ErrorKind::InvalidRequest`]
-/// (all 400, with the seed's messages), or [`ErrorKind::Malformed`] (401) for a value outside
+/// (all 400), or [`ErrorKind::Malformed`] (401) for a value outside
 /// the token syntax.
 ///
 /// ```
@@ -34,7 +34,7 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
     if values.next().is_some() {
         return Err(AuthError::new(
             ErrorKind::InvalidRequest,
-            "The request contains more than one \"authorization\" header",
+            "more than one authorization header",
         ));
     }
     let value = value
@@ -55,13 +55,13 @@ pub(crate) fn checked(token: &str) -> Result<&str, AuthError> {
     if token.is_empty() {
         return Err(AuthError::new(
             ErrorKind::InvalidRequest,
-            "The bearer token is empty",
+            "the bearer token is empty",
         ));
     }
     if !is_b64token(token) {
         return Err(AuthError::new(
             ErrorKind::Malformed,
-            "The bearer token contains characters RFC 6750 does not allow",
+            "the bearer token has characters RFC 6750 does not allow",
         ));
     }
     Ok(token)

@@ -37,6 +37,9 @@ pub struct KeySetStatus {
     pub kids: Vec<String>,
     /// Time since the last successful load (`None` for keys fixed at build time).
     pub age: Option<Duration>,
+    /// Why the last fetch failed, when it did (the last good keys, if any, stay in use).
+    /// Never contains key material.
+    pub last_error: Option<String>,
 }
 
 /// The default cap on a token's length, checked before any decoding.
@@ -280,6 +283,7 @@ impl Authenticator {
                         .map(|k| k.kids().map(str::to_owned).collect())
                         .unwrap_or_default(),
                     age: e.keys.age(),
+                    last_error: e.keys.last_error(),
                 }
             })
             .collect()

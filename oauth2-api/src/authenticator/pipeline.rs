@@ -16,7 +16,7 @@ use crate::authenticated::Authenticated;
 use crate::claims;
 use crate::error::{AuthError, ErrorKind};
 use crate::jws::Compact;
-use crate::keys::{KeyStore, NoKey};
+use crate::keys::{KeySourceError, KeyStore, NoKey};
 use crate::provider::Provider;
 
 /// One configured provider and its keys.
@@ -153,11 +153,14 @@ fn check(entry: &Entry, compact: &Compact<'_>, now: i64, mode: Mode) -> Result<u
     let Some(keys) = entry.keys.snapshot() else {
         return Err(match mode {
             Mode::MayWait => Outcome::Wait(Wait::FirstLoad),
-            Mode::Final => Outcome::Fail(AuthError::with_retry_after(
-                ErrorKind::KeysUnavailable,
-                "signing keys are not available yet",
-                entry.keys.retry_after(),
-            )),
+            Mode::Final => Outcome::Fail(
+                AuthError::with_retry_after(
+                    ErrorKind::KeysUnavailable,
+                    "signing keys are not available yet",
+                    entry.keys.retry_after(),
+                )
+                .with_source(entry.keys.last_error().map(KeySourceError::new)),
+            ),
         });
     };
     let key = match keys.select(compact.header.kid.as_deref(), alg) {

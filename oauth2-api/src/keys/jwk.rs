@@ -61,6 +61,9 @@ pub(crate) fn parse_json(
     provider: &str,
 ) -> Result<Vec<PreparedKey>, String> {
     let trimmed = text.trim_start();
+    if trimmed.starts_with("-----BEGIN") {
+        return Err("key document is PEM, not JSON: give it as PEM (`KeySpec::Pem`)".into());
+    }
     if !crate::json::depth_ok(trimmed.as_bytes()) {
         return Err("key document is nested too deeply".into());
     }

@@ -45,6 +45,11 @@ impl KeyStore {
         self.live().and_then(|c| c.age())
     }
 
+    /// Why the last fetch failed, if it did (`None` for fixed keys and after a success).
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.live().and_then(|c| c.last_error())
+    }
+
     /// A hint for `Retry-After` while no keys are loaded.
     pub(crate) fn retry_after(&self) -> Duration {
         self.live()

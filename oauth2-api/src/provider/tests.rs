@@ -95,6 +95,12 @@ fn typed_key_specs_are_not_guessed_from_their_text() {
         .unwrap_err();
     assert_eq!(e.field(), ConfigField::Keys);
     assert!(e.message().contains("not JSON"), "{e}");
+    // PEM given as JSON is refused with a pointer to the PEM form.
+    let e = base()
+        .keys(KeySpec::Jwks("-----BEGIN PUBLIC KEY-----".into()))
+        .build()
+        .unwrap_err();
+    assert!(e.message().contains("`KeySpec::Pem`"), "{e}");
     // JSON given as PEM is a PEM error.
     let e = base()
         .keys(KeySpec::Pem("{\"keys\": []}".into()))

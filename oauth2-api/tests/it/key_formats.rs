@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use oauth2_api::keys::StaticKeys;
+use oauth2_api::keys::{KeySpec, StaticKeys};
 use oauth2_api::test_util::{TestIssuer, TestKey};
 use oauth2_api::{Algorithm, Authenticator, ErrorKind, Provider};
 use serde_json::json;
@@ -10,12 +10,16 @@ use serde_json::json;
 const AUD: &str = "api";
 
 fn auth_with(issuer: &TestIssuer, keys: String) -> Authenticator {
+    auth_with_spec(issuer, KeySpec::Jwks(keys))
+}
+
+fn auth_with_spec(issuer: &TestIssuer, keys: KeySpec) -> Authenticator {
     Authenticator::builder()
         .provider(
             Provider::builder("p")
                 .issuer(issuer.issuer())
                 .audience(AUD)
-                .jwks(keys)
+                .keys(keys)
                 .build()
                 .expect("provider"),
         )
@@ -78,7 +82,7 @@ async fn pem_forms_spki_pkcs1_and_certificates_verify() {
     let e = base64_url(jwk["e"].as_str().expect("e"));
     let pkcs1 = pem("RSA PUBLIC KEY", &der_rsa_public_key(&n, &e));
     for (name, doc) in [("spki", key.public_pem()), ("pkcs1", pkcs1)] {
-        let auth = auth_with(&issuer, doc);
+        let auth = auth_with_spec(&issuer, KeySpec::Pem(doc));
         assert!(
             auth.authenticate(&issuer.token().audience(AUD).build())
                 .await
@@ -88,7 +92,7 @@ async fn pem_forms_spki_pkcs1_and_certificates_verify() {
     }
     let cert_key = Arc::new(TestKey::generate_with_certificate("c1"));
     let cert_pem = cert_key.certificate_pem().expect("cert").to_owned();
-    let auth = auth_with(&issuer, cert_pem.clone());
+    let auth = auth_with_spec(&issuer, KeySpec::Pem(cert_pem.clone()));
     assert!(
         auth.authenticate(
             &issuer

@@ -82,6 +82,18 @@ async fn a_failing_source_gives_keys_unavailable_not_a_panic() {
         !err.message().contains("vault"),
         "internal reasons stay out of client messages"
     );
+    // ... but reach operators: as the error's source, and in the key-set status.
+    let cause = std::error::Error::source(&err).expect("the fetch failure is the source");
+    assert!(cause.to_string().contains("vault is sealed"), "{cause}");
+    let status = &auth.key_sets()[0];
+    assert!(!status.loaded);
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("vault is sealed")),
+        "{status:?}"
+    );
 }
 
 #[tokio::test]

@@ -210,7 +210,7 @@ where
             Some(user) => self.requirement.verify(user).map_err(AuthError::from),
             None => Err(AuthError::new(
                 ErrorKind::MissingToken,
-                "This route requires a token",
+                "this route requires a token",
             )),
         };
         match verdict {

@@ -100,9 +100,9 @@ fn checked<'a>(token: Cow<'a, str>, place: &'static str) -> Result<Cow<'a, str>,
         Err(e) if e.kind() == ErrorKind::Malformed => Err(AuthError::new(
             ErrorKind::Malformed,
             match place {
-                "cookie" => "The token cookie does not hold a valid bearer token",
-                "WebSocket protocol" => "The WebSocket protocol does not hold a valid bearer token",
-                _ => "The access_token parameter does not hold a valid bearer token",
+                "cookie" => "the token cookie does not hold a valid bearer token",
+                "WebSocket protocol" => "the WebSocket protocol does not hold a valid bearer token",
+                _ => "the access_token parameter does not hold a valid bearer token",
             },
         )),
         Err(e) => Err(e),
@@ -134,15 +134,13 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<Result<&'a str, Auth
             continue;
         }
         if key != name {
-            return invalid(
-                "The request carries a cookie named like the token cookie in another spelling",
-            );
+            return invalid("a cookie is named like the token cookie in another spelling");
         }
         let value = value.trim().trim_matches('"');
         match found {
             None => found = Some(value),
             Some(previous) if previous == value => {}
-            Some(_) => return invalid("The request carries two different token cookies"),
+            Some(_) => return invalid("two different token cookies"),
         }
     }
     found.map(Ok)
@@ -227,13 +225,13 @@ fn query(uri: &Uri) -> Option<Result<String, AuthError>> {
     if found.next().is_some() {
         return Some(Err(AuthError::new(
             ErrorKind::InvalidRequest,
-            "The request has more than one access_token parameter",
+            "more than one access_token parameter",
         )));
     }
     Some(percent_decode(first).ok_or_else(|| {
         AuthError::new(
             ErrorKind::InvalidRequest,
-            "The access_token parameter is not valid percent-encoding",
+            "the access_token parameter is not valid percent-encoding",
         )
     }))
 }
@@ -292,7 +290,7 @@ pub(crate) fn extract<'a>(
             Some(_) => {
                 return Err(AuthError::new(
                     ErrorKind::InvalidRequest,
-                    "The request carries two different tokens",
+                    "two different tokens",
                 ));
             }
         }
@@ -301,7 +299,7 @@ pub(crate) fn extract<'a>(
         let message = if matches!(sources, [TokenSource::AuthorizationHeader]) {
             token::MISSING
         } else {
-            "The request carries no token"
+            "no token"
         };
         AuthError::new(ErrorKind::MissingToken, message)
     })

@@ -193,6 +193,12 @@ impl KeyCache {
         Some(self.epoch.elapsed().saturating_sub(loaded))
     }
 
+    /// Why the last completed fetch failed (`None` after a success or before any fetch).
+    pub(crate) fn last_error(&self) -> Option<String> {
+        let state = self.state.lock().ok()?;
+        state.last_result.as_ref().err().cloned()
+    }
+
     /// A hint for `Retry-After` while no keys are loaded.
     pub(crate) fn retry_after(&self) -> Duration {
         self.state
