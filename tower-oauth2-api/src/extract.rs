@@ -10,8 +10,8 @@ use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 use oauth2_api::{AuthError, Authenticated, ErrorKind};
 
-use crate::profile::RejectionProfile as _;
 use crate::reject::Answering;
+use crate::reject::profile::RejectionProfile as _;
 use crate::require::Requirement;
 use serde::de::DeserializeOwned;
 
@@ -71,7 +71,7 @@ impl IntoResponse for AuthRejection {
             let response = match layer {
                 Some(layer) => layer.respond(grpc, error),
                 None => crate::reject::respond(
-                    &|e: &AuthError| crate::profile::JsonMessage.reject(e),
+                    &|e: &AuthError| crate::reject::profile::JsonMessage.reject(e),
                     grpc,
                     error,
                 ),
@@ -155,7 +155,7 @@ fn denied(parts: &Parts, error: AuthError) -> AuthRejection {
         message: error.message().to_owned(),
         denied: Some(Box::new(Denial {
             layer: parts.extensions.get::<Answering>().cloned(),
-            grpc: crate::profile::is_grpc(&parts.headers),
+            grpc: crate::reject::profile::is_grpc(&parts.headers),
             error,
         })),
     }

@@ -61,43 +61,35 @@
 //! - `test-util`: enables `oauth2_api::test_util` (a test issuer and JWKS server) and
 //!   [`testing`] (how permissive servers read paths, for tests of path rules).
 
-mod body;
+pub mod auth;
 #[cfg(feature = "axum")]
-mod extract;
-mod future;
-mod layer;
+pub mod extract;
 mod macros;
 mod path;
-mod profile;
-mod reject;
-mod require;
-mod response;
+pub mod reject;
+pub mod require;
 mod rules;
-mod service;
-mod source;
 #[cfg(feature = "test-util")]
 pub mod testing;
-mod token;
-mod websocket;
+pub mod token;
+pub mod websocket;
 
-pub use body::ResponseBody;
+// The families' most used items, at the root too.
+pub use auth::{AuthLayer, AuthService, ResponseBody, ResponseFuture};
 #[cfg(feature = "axum")]
 pub use extract::{Auth, AuthRejection, Authorized, Claims, Policy, ProviderName};
-pub use future::ResponseFuture;
-pub use layer::AuthLayer;
 pub use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind, Provider};
 pub use path::{PathError, canonical_path, is_canonical_path};
 #[allow(deprecated)]
-pub use profile::SeedCompatible;
-pub use profile::{JsonMessage, ProblemJson, RejectionProfile, Rfc6750};
+pub use reject::SeedCompatible;
+pub use reject::{JsonMessage, ProblemJson, RejectionProfile, Rfc6750};
 pub use require::{
     Denied, FromAuthLayer, Require, RequireFuture, RequireLayer, Requirement, token_roles,
     token_scopes,
 };
 pub use rules::{Access, Rule, RuleError, Rules};
-pub use service::AuthService;
-pub use source::{TokenExtractor, TokenSource, query_parameter_is, query_without};
 pub use token::bearer as bearer_token;
+pub use token::{TokenExtractor, TokenSource, query_parameter_is, query_without};
 #[cfg(feature = "websocket")]
 pub use websocket::websocket_accept;
 pub use websocket::{POLICY_VIOLATION, WebSocketRejection, is_websocket_upgrade};

@@ -4,19 +4,19 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
 use oauth2_api::{AuthError, Authenticated, ErrorKind};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::Requirement;
-use crate::body::ResponseBody;
-use crate::profile::{JsonMessage, RejectionProfile};
+use crate::auth::body::ResponseBody;
+use crate::auth::future::Decided;
+use crate::reject::profile::{JsonMessage, RejectionProfile};
 use crate::reject::{Answering, reject};
 use crate::websocket::WebSocketRejection;
 
@@ -148,16 +148,7 @@ pin_project! {
     #[derive(Debug)]
     pub struct RequireFuture<F> {
         #[pin]
-        state: RequireState<F>,
-    }
-}
-
-pin_project! {
-    #[project = RequireProj]
-    #[derive(Debug)]
-    enum RequireState<F> {
-        Inner { #[pin] future: F },
-        Rejected { response: Option<Response<Full<Bytes>>> },
+        decided: Decided<F>,
     }
 }
 
@@ -168,16 +159,7 @@ where
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            RequireProj::Inner { future } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(ResponseBody::inner)))
-            }
-            RequireProj::Rejected { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(crate::reject::polled_after_completion)
-                .map(ResponseBody::rejection))),
-        }
+        self.project().decided.poll(cx)
     }
 }
 
@@ -201,7 +183,7 @@ where
             .is_some_and(|f| !f(req.method(), req.uri()))
         {
             return RequireFuture {
-                state: RequireState::Inner {
+                decided: Decided::Inner {
                     future: self.inner.call(req),
                 },
             };
@@ -215,7 +197,7 @@ where
         };
         match verdict {
             Ok(()) => RequireFuture {
-                state: RequireState::Inner {
+                decided: Decided::Inner {
                     future: self.inner.call(req),
                 },
             },
@@ -228,9 +210,7 @@ where
                     _ => reject(&self.profile, self.websocket, req, error),
                 };
                 RequireFuture {
-                    state: RequireState::Rejected {
-                        response: Some(response),
-                    },
+                    decided: Decided::rejected(response),
                 }
             }
         }

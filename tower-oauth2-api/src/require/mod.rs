@@ -15,6 +15,7 @@
 //! authentication) gets the profile's missing-token answer.
 //!
 //! [`AuthLayer`]: crate::AuthLayer
+//! [`Authenticated`]: oauth2_api::Authenticated
 
 mod layer;
 mod requirement;

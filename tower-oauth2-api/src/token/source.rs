@@ -12,7 +12,7 @@ use http::header::{COOKIE, SEC_WEBSOCKET_PROTOCOL};
 use http::{HeaderMap, Uri};
 use oauth2_api::{AuthError, ErrorKind};
 
-use crate::token;
+use crate::token::bearer as token;
 
 /// Finds a token in a request, for sources the built-in ones do not cover.
 pub trait TokenExtractor: Send + Sync + 'static {

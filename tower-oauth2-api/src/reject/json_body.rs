@@ -41,13 +41,13 @@ mod tests {
 
     #[test]
     fn missing_token_and_other_scheme_bodies_are_starlette_oauth2_apis() {
-        let e = AuthError::new(ErrorKind::MissingToken, crate::token::MISSING);
+        let e = AuthError::new(ErrorKind::MissingToken, crate::token::bearer::MISSING);
         assert_eq!(e.to_string(), "no authorization header");
         assert_eq!(
             body(&e).to_string(),
             r#"{"message":"The request does not contain an \"authorization\" header"}"#
         );
-        let e = AuthError::new(ErrorKind::NotBearer, crate::token::NOT_BEARER);
+        let e = AuthError::new(ErrorKind::NotBearer, crate::token::bearer::NOT_BEARER);
         assert_eq!(
             body(&e).to_string(),
             r#"{"message":"The \"authorization\" header must start with \"Bearer \""}"#

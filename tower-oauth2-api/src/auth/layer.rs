@@ -8,10 +8,10 @@ use http::{Method, Uri};
 use oauth2_api::Authenticator;
 use tower_layer::Layer;
 
-use crate::profile::{JsonMessage, RejectionProfile};
+use crate::auth::service::AuthService;
+use crate::reject::profile::{JsonMessage, RejectionProfile};
 use crate::rules::Rules;
-use crate::service::AuthService;
-use crate::source::TokenSource;
+use crate::token::source::TokenSource;
 use crate::websocket::WebSocketRejection;
 
 type PublicWhen = Arc<dyn Fn(&Method, &Uri) -> bool + Send + Sync>;

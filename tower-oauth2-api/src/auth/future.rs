@@ -12,9 +12,9 @@ use oauth2_api::{AuthError, Authenticated};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::body::ResponseBody;
-use crate::layer::Config;
-use crate::profile::RejectionProfile;
+use crate::auth::body::ResponseBody;
+use crate::auth::layer::Config;
+use crate::reject::profile::RejectionProfile;
 use crate::require::Requirement;
 
 type Authenticating = Pin<Box<dyn Future<Output = Result<Authenticated, AuthError>> + Send>>;
@@ -36,7 +36,7 @@ pin_project! {
     where
         S: Service<Request<ReqBody>>,
     {
-        Inner { #[pin] future: S::Future },
+        Decided { #[pin] decided: Decided<S::Future> },
         Waiting {
             authenticating: Authenticating,
             config: Arc<Config<P>>,
@@ -44,7 +44,45 @@ pin_project! {
             request: Option<Request<ReqBody>>,
             service: S,
         },
+    }
+}
+
+pin_project! {
+    /// A request whose fate is known: the inner service's future, or the rejection to send.
+    /// The one poll both middleware futures share.
+    #[project = DecidedProj]
+    #[derive(Debug)]
+    pub(crate) enum Decided<F> {
+        Inner { #[pin] future: F },
         Rejected { response: Option<Response<Full<Bytes>>> },
+    }
+}
+
+impl<F> Decided<F> {
+    pub(crate) fn rejected(response: Response<Full<Bytes>>) -> Self {
+        Self::Rejected {
+            response: Some(response),
+        }
+    }
+}
+
+impl<F, B, E> Future for Decided<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            DecidedProj::Inner { future } => {
+                let response = ready!(future.poll(cx))?;
+                Poll::Ready(Ok(response.map(ResponseBody::inner)))
+            }
+            DecidedProj::Rejected { response } => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_else(crate::reject::polled_after_completion)
+                .map(ResponseBody::rejection))),
+        }
     }
 }
 
@@ -63,14 +101,16 @@ where
 {
     pub(crate) fn inner(future: S::Future) -> Self {
         Self {
-            state: State::Inner { future },
+            state: State::Decided {
+                decided: Decided::Inner { future },
+            },
         }
     }
 
     pub(crate) fn rejected(response: Response<Full<Bytes>>) -> Self {
         Self {
-            state: State::Rejected {
-                response: Some(response),
+            state: State::Decided {
+                decided: Decided::rejected(response),
             },
         }
     }
@@ -108,16 +148,7 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Inner { future } => {
-                    let response = ready!(future.poll(cx))?;
-                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
-                }
-                StateProj::Rejected { response } => {
-                    let response = response
-                        .take()
-                        .unwrap_or_else(crate::reject::polled_after_completion);
-                    return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
-                }
+                StateProj::Decided { decided } => return decided.poll(cx),
                 StateProj::Waiting {
                     authenticating,
                     config,
@@ -138,22 +169,21 @@ where
                             .map_err(AuthError::from),
                         None => Ok(authenticated),
                     });
-                    let next = match result {
+                    let decided = match result {
                         Ok(authenticated) => {
                             req.extensions_mut().insert(authenticated);
-                            State::Inner {
+                            Decided::Inner {
                                 future: service.call(req),
                             }
                         }
-                        Err(error) => State::Rejected {
-                            response: Some(crate::reject::reject(
-                                &config.profile,
-                                config.websocket,
-                                req,
-                                error,
-                            )),
-                        },
+                        Err(error) => Decided::rejected(crate::reject::reject(
+                            &config.profile,
+                            config.websocket,
+                            req,
+                            error,
+                        )),
                     };
+                    let next = State::Decided { decided };
                     this.state.set(next);
                 }
             }

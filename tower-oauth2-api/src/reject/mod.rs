@@ -1,4 +1,14 @@
-//! Turning an [`AuthError`] into the response a client gets.
+//! Turning a failure into the response a client gets: the [`RejectionProfile`]s
+//! ([`JsonMessage`], the default; [`Rfc6750`]; [`ProblemJson`]; or a closure), and the one
+//! function that builds every failure response (a gRPC request gets a gRPC status, a
+//! WebSocket upgrade a 1008 close, anything else the profile's answer).
+
+pub(crate) mod json_body;
+pub(crate) mod profile;
+
+#[allow(deprecated)]
+pub use profile::SeedCompatible;
+pub use profile::{JsonMessage, ProblemJson, RejectionProfile, Rfc6750};
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,7 +18,6 @@ use http::{Request, Response};
 use http_body_util::Full;
 use oauth2_api::AuthError;
 
-use crate::profile::{self, RejectionProfile};
 use crate::websocket::WebSocketRejection;
 
 /// A rejection profile as a function.

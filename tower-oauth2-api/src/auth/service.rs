@@ -9,13 +9,13 @@ use http::{Request, Response, Uri};
 use oauth2_api::{AuthError, ErrorKind};
 use tower_service::Service;
 
-use crate::body::ResponseBody;
-use crate::future::ResponseFuture;
-use crate::layer::Config;
-use crate::profile::RejectionProfile;
+use crate::auth::body::ResponseBody;
+use crate::auth::future::ResponseFuture;
+use crate::auth::layer::Config;
+use crate::reject::profile::RejectionProfile;
 use crate::reject::{Answering, reject};
 use crate::rules::{Access, Rule};
-use crate::source;
+use crate::token::source;
 
 /// The middleware made by [`AuthLayer`](crate::AuthLayer).
 ///

@@ -98,7 +98,7 @@ impl RejectionProfile for SeedCompatible {
 
 impl RejectionProfile for JsonMessage {
     fn reject(&self, error: &AuthError) -> Response<Bytes> {
-        let body = crate::response::body(error).to_string();
+        let body = crate::reject::json_body::body(error).to_string();
         let mut response = Response::new(Bytes::from(body));
         *response.status_mut() = error.status();
         response
