@@ -24,7 +24,7 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 echo "building release binaries..." >&2
-cargo build --release -q -p tower-oauth2-api --example bench_server
+cargo build --release -q -p oauth2-api-bench-server
 cargo build --release -q -p oauth2-api-gateway
 (cd bench/jwt-authorizer && CARGO_TARGET_DIR=../../target/bench-peer cargo build --release -q)
 
@@ -50,7 +50,7 @@ start_server() {
   local name=$1 p=${port[$1]}
   case "$name" in
     bare|cache|nocache)
-      MODE=$name PORT=$p JWKS_FILE="$work/jwks.json" ISS="$ISS" AUD="$AUD" target/release/examples/bench_server & ;;
+      MODE=$name PORT=$p JWKS_FILE="$work/jwks.json" ISS="$ISS" AUD="$AUD" target/release/bench_server & ;;
     jwt-authorizer)
       PORT=$p JWKS_FILE="$work/jwks.json" ISS="$ISS" AUD="$AUD" target/bench-peer/release/bench-jwt-authorizer & ;;
     gateway)

@@ -54,6 +54,7 @@ mod authenticator;
 mod base64url;
 mod claims;
 mod error;
+pub mod guide;
 mod json;
 mod jws;
 pub mod keys;

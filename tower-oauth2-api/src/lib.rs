@@ -64,6 +64,7 @@
 pub mod auth;
 #[cfg(feature = "axum")]
 pub mod extract;
+pub mod guide;
 mod macros;
 mod path;
 pub mod reject;

@@ -1,5 +1,5 @@
 //! The key lifecycle under paused Tokio time, with a scripted in-process key source: the
-//! numbers of docs/key-lifecycle.md (fetch counts, pick-up time, schedules) come from here.
+//! numbers of oauth2-api/docs/key-lifecycle.md (fetch counts, pick-up time, schedules) come from here.
 //! (Real-socket behaviour is tested in tower-oauth2-api's tests/it/keys.rs and lifecycle.rs.)
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
