@@ -23,108 +23,11 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-/// A configuration mistake found while building a provider or an authenticator.
-///
-/// The message names the provider (when there is one) and the field, and never contains key
-/// material.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    provider: Option<String>,
-    field: ConfigField,
-    message: String,
-}
+mod config;
+#[cfg(test)]
+mod tests;
 
-/// The configuration field a [`ConfigError`] is about, so that a caller (the gateway's config
-/// file, say) can point at the place it came from without matching strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ConfigField {
-    /// The provider's name.
-    Name,
-    /// The issuer (also: discovery from it).
-    Issuer,
-    /// The audiences.
-    Audience,
-    /// The keys (a document, a URL, a source, a secret).
-    Keys,
-    /// The algorithm allow-list.
-    Algorithms,
-    /// The key refresh interval.
-    KeyRefresh,
-    /// The list of providers.
-    Providers,
-    /// The token size cap.
-    MaxTokenBytes,
-    /// The HTTP client for key fetches (extra CAs).
-    Http,
-}
-
-impl ConfigField {
-    /// The field's name as the builders and the gateway's config file spell it.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Name => "name",
-            Self::Issuer => "issuer",
-            Self::Audience => "audience",
-            Self::Keys => "keys",
-            Self::Algorithms => "algorithms",
-            Self::KeyRefresh => "key_refresh",
-            Self::Providers => "providers",
-            Self::MaxTokenBytes => "max_token_bytes",
-            Self::Http => "http",
-        }
-    }
-}
-
-impl fmt::Display for ConfigField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ConfigError {
-    pub(crate) fn new(
-        provider: Option<&str>,
-        field: ConfigField,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            provider: provider.map(str::to_owned),
-            field,
-            message: message.into(),
-        }
-    }
-
-    /// The provider this error is about, if any.
-    #[must_use]
-    pub fn provider(&self) -> Option<&str> {
-        self.provider.as_deref()
-    }
-
-    /// The configuration field this error is about.
-    #[must_use]
-    pub fn field(&self) -> ConfigField {
-        self.field
-    }
-
-    /// What is wrong, without the provider and field prefix.
-    #[must_use]
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.provider {
-            Some(p) => write!(f, "provider `{p}`: `{}`: {}", self.field, self.message),
-            None => write!(f, "`{}`: {}", self.field, self.message),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
+pub use config::{ConfigError, ConfigField};
 
 /// Why a request was not authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -431,63 +334,5 @@ impl std::error::Error for AuthError {
             return Some(best as &(dyn std::error::Error + 'static));
         }
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn config_error_names_provider_and_field() {
-        let e = ConfigError::new(Some("google"), ConfigField::Issuer, "missing");
-        assert_eq!(e.to_string(), "provider `google`: `issuer`: missing");
-        assert_eq!(e.provider(), Some("google"));
-        assert_eq!(e.field(), ConfigField::Issuer);
-    }
-
-    #[test]
-    fn combined_error_takes_the_kind_that_got_furthest() {
-        let a = AuthError::new(ErrorKind::InvalidSignature, "invalid signature");
-        let b = AuthError::new(ErrorKind::InvalidAudience, "invalid audience");
-        let e = AuthError::from_attempts(vec![("a".into(), a), ("b".into(), b)]);
-        assert_eq!(e.kind(), ErrorKind::InvalidAudience);
-        assert_eq!(e.attempts().len(), 2);
-        assert_eq!(e.status(), StatusCode::UNAUTHORIZED);
-    }
-
-    #[test]
-    fn the_cause_of_a_combined_error_is_the_attempt_that_got_furthest() {
-        use std::error::Error as _;
-        let a = AuthError::new(ErrorKind::InvalidSignature, "token signature is invalid");
-        let b = AuthError::new(ErrorKind::Expired, "token has expired");
-        let e = AuthError::from_attempts(vec![("a".into(), a), ("b".into(), b)]);
-        assert_eq!(
-            e.source().map(ToString::to_string).as_deref(),
-            Some("token has expired")
-        );
-        // One attempt: the error is that attempt, with that attempt's own cause.
-        let cause = AuthError::new(
-            ErrorKind::KeysUnavailable,
-            "signing keys are not available yet",
-        )
-        .with_source(Some(crate::keys::KeySourceError::new("HTTP 500")));
-        let e = AuthError::from_attempts(vec![("a".into(), cause)]);
-        assert_eq!(
-            e.source().map(ToString::to_string).as_deref(),
-            Some("HTTP 500")
-        );
-        assert!(AuthError::new(ErrorKind::Malformed, "x").source().is_none());
-    }
-
-    #[test]
-    fn statuses_follow_the_seed() {
-        assert_eq!(ErrorKind::MissingToken.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(ErrorKind::NotBearer.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(ErrorKind::Expired.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(
-            ErrorKind::KeysUnavailable.status(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
     }
 }
