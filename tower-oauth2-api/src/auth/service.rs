@@ -42,6 +42,14 @@ impl<S, P: RejectionProfile> AuthService<S, P> {
     }
 }
 
+impl<S> AuthService<S, crate::JsonMessage> {
+    /// The [`AuthLayer`](crate::AuthLayer) that makes this service, as tower-http's services
+    /// offer it: `AuthService::layer(auth)` is `AuthLayer::new(auth)`.
+    pub fn layer(authenticator: oauth2_api::Authenticator) -> crate::AuthLayer {
+        crate::AuthLayer::new(authenticator)
+    }
+}
+
 impl<S, P> AuthService<S, P> {
     crate::macros::define_inner_service_accessors!();
 }

@@ -130,6 +130,14 @@ pub struct Require<S, P> {
     when: Option<RequestMatcher>,
 }
 
+impl<S> Require<S, FromAuthLayer> {
+    /// The [`RequireLayer`] that makes this service: `Require::layer(r)` is
+    /// `RequireLayer::new(r)`.
+    pub fn layer(requirement: Requirement) -> RequireLayer {
+        RequireLayer::new(requirement)
+    }
+}
+
 impl<S, P> Require<S, P> {
     crate::macros::define_inner_service_accessors!();
 }

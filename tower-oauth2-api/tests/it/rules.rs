@@ -179,3 +179,41 @@ fn services_give_back_what_they_wrap() {
     *require.get_mut() += 1;
     assert_eq!(require.into_inner(), 2);
 }
+
+/// `Service::layer(..)` makes the same layer as `Layer::new(..)`, as tower-http's services do:
+/// the layer it gives protects the service it wraps.
+#[tokio::test]
+async fn services_make_their_own_layers() {
+    use tower::ServiceExt as _;
+    let auth = oauth2_api::Authenticator::builder()
+        .provider(
+            oauth2_api::Provider::builder("s")
+                .issuer("https://s.test")
+                .audience("a")
+                .shared_secret(vec![7u8; 32])
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let inner = tower::service_fn(|_: http::Request<String>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(String::from("inner")))
+    });
+    let service = tower_oauth2_api::AuthService::<(), _>::layer(auth).layer(inner);
+    let response = service
+        .oneshot(http::Request::new(String::new()))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        400,
+        "no token: refused before the inner service"
+    );
+    let require =
+        tower_oauth2_api::Require::<(), _>::layer(Requirement::new().scopes(["x"])).layer(inner);
+    let response = require
+        .oneshot(http::Request::new(String::new()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400, "no authenticated token: refused");
+}
