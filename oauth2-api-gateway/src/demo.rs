@@ -136,6 +136,7 @@ pub async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, String> 
     let gateway = Plan {
         listen,
         upstream: None,
+        authz: None,
         forwarding: Forwarding::default(),
         cors: Some(cors),
         websocket: WebSocketRejection::Close,

@@ -13,10 +13,12 @@
 //! - `dev-tools` (default): the `demo` command and the `token` tools, with the core's test
 //!   issuer. Build the production binary without it: `--no-default-features`.
 
+mod authz;
 mod config;
 #[cfg(feature = "dev-tools")]
 pub mod demo;
 mod echo;
+mod forwarding;
 mod listener;
 mod proxy;
 mod server;

@@ -67,6 +67,39 @@ pub(crate) async fn bind(addr: SocketAddr, how_to_change: &str) -> Result<TcpLis
 /// # Errors
 /// The metrics recorder cannot be installed.
 pub fn router(gateway: &Plan) -> Result<Router, String> {
+    let metrics = match &gateway.metrics_path {
+        Some(path) => Some((path.clone(), metrics_route(gateway)?)),
+        None => None,
+    };
+    let app = match &gateway.profile {
+        Profile::Seed => app(gateway, metrics, JsonMessage),
+        Profile::Rfc6750(realm) => app(gateway, metrics, Rfc6750::new(realm.clone())),
+        Profile::Problem => app(gateway, metrics, ProblemJson),
+    };
+    Ok(match &gateway.cors {
+        Some(cors) => app.layer(cors.clone()),
+        None => app,
+    })
+}
+
+/// The mode's service inside the auth layer (echo, proxy), or the check endpoint around it
+/// (external authorization); the metrics path beside it.
+fn app<P: RejectionProfile>(
+    gateway: &Plan,
+    metrics: Option<(String, axum::routing::MethodRouter)>,
+    profile: P,
+) -> Router {
+    if let Some(authz) = &gateway.authz {
+        // The check endpoint asks the auth layer about the request it rebuilt; the metrics
+        // path is the gateway's own (config ensures no check request can reach it).
+        let checks = crate::authz::router(authz, &gateway.forwarding, profile.clone(), |allow| {
+            protect(allow, gateway, profile)
+        });
+        return match metrics {
+            Some((path, route)) => Router::new().route(&path, route).merge(checks),
+            None => checks,
+        };
+    }
     let mut app = match &gateway.upstream {
         None => crate::echo::router(),
         Some(upstream) => crate::proxy::router(Arc::new(crate::proxy::Proxy::new(
@@ -75,32 +108,26 @@ pub fn router(gateway: &Plan) -> Result<Router, String> {
             gateway.tls.is_some(),
         ))),
     };
-    if let Some(path) = &gateway.metrics_path {
-        let handle = metrics_handle()?;
-        let authenticator = gateway.authenticator.clone();
-        app = app.route(
-            path,
-            axum::routing::get(move || {
-                let (handle, authenticator) = (handle.clone(), authenticator.clone());
-                async move {
-                    authenticator.record_key_set_ages();
-                    (
-                        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                        handle.render(),
-                    )
-                }
-            }),
-        );
+    if let Some((path, route)) = metrics {
+        app = app.route(&path, route);
     }
-    let app = match &gateway.profile {
-        Profile::Seed => protect(app, gateway, JsonMessage),
-        Profile::Rfc6750(realm) => protect(app, gateway, Rfc6750::new(realm.clone())),
-        Profile::Problem => protect(app, gateway, ProblemJson),
-    };
-    Ok(match &gateway.cors {
-        Some(cors) => app.layer(cors.clone()),
-        None => app,
-    })
+    protect(app, gateway, profile)
+}
+
+/// The Prometheus text, with the key-set ages refreshed.
+fn metrics_route(gateway: &Plan) -> Result<axum::routing::MethodRouter, String> {
+    let handle = metrics_handle()?;
+    let authenticator = gateway.authenticator.clone();
+    Ok(axum::routing::get(move || {
+        let (handle, authenticator) = (handle.clone(), authenticator.clone());
+        async move {
+            authenticator.record_key_set_ages();
+            (
+                [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                handle.render(),
+            )
+        }
+    }))
 }
 
 /// The auth layer with the rule table: it reads the path once into canonical form (400 when

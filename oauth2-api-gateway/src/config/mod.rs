@@ -7,6 +7,7 @@
 //! - `rules.rs`, `upstream.rs`, `cors.rs`, `providers.rs`: one section each;
 //! - this file: [`Plan`] and [`load`], the order in which sections are read.
 
+mod authz;
 mod cors;
 mod error;
 mod limits;
@@ -21,7 +22,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use http::HeaderName;
 use oauth2_api::Authenticator;
 use tower_http::cors::CorsLayer;
 use tower_oauth2_api::{Rules, TokenSource, WebSocketRejection};
@@ -31,6 +31,7 @@ pub use error::FileError;
 pub use limits::Limits;
 use schema::FileConfig;
 
+pub(crate) use crate::forwarding::Forwarding;
 use crate::tls::ServerTls;
 
 /// Where to send authenticated requests in proxy mode.
@@ -44,24 +45,6 @@ pub(crate) struct Upstream {
     /// For `https://` upstreams: platform roots, extra CAs, optional client certificate (for
     /// `http://` ones: no roots, never used).
     pub(crate) tls: rustls::ClientConfig,
-}
-
-/// How claims are forwarded to the upstream.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Forwarding {
-    /// claim name → header name
-    pub(crate) claims: Vec<(String, HeaderName)>,
-    pub(crate) payload_header: Option<HeaderName>,
-}
-
-impl Forwarding {
-    /// Every header name the gateway sets, to be stripped from incoming requests.
-    pub(crate) fn header_names(&self) -> impl Iterator<Item = &HeaderName> {
-        self.claims
-            .iter()
-            .map(|(_, h)| h)
-            .chain(self.payload_header.iter())
-    }
 }
 
 /// How rejections are answered.
@@ -78,6 +61,8 @@ pub(crate) enum Profile {
 pub struct Plan {
     pub(crate) listen: SocketAddr,
     pub(crate) upstream: Option<Upstream>,
+    /// External-authorization mode: answer a proxy's checks.
+    pub(crate) authz: Option<crate::authz::Authz>,
     pub(crate) forwarding: Forwarding,
     pub(crate) cors: Option<CorsLayer>,
     pub(crate) websocket: WebSocketRejection,
@@ -100,11 +85,13 @@ impl Plan {
         self.listen
     }
 
-    /// `"proxy"` with an upstream, else `"echo"`.
+    /// `"proxy"` with an upstream, `"external-authorization"` with that section, else `"echo"`.
     #[must_use]
     pub fn mode(&self) -> &'static str {
         if self.upstream.is_some() {
             "proxy"
+        } else if self.authz.is_some() {
+            "external-authorization"
         } else {
             "echo"
         }
@@ -171,12 +158,14 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
     };
 
     let forwarding = upstream::parse_forwarding(&ctx, &file)?;
-    if upstream.is_none() && (!forwarding.claims.is_empty() || forwarding.payload_header.is_some())
+    if upstream.is_none()
+        && file.external_authorization.is_none()
+        && (!forwarding.claims.is_empty() || forwarding.payload_header.is_some())
     {
         return Err(ctx.err(
             None,
             "forward_claims",
-            "claims can only be forwarded in proxy mode (set `upstream`)",
+            "claims are forwarded in proxy mode (set `upstream`) or returned to a proxy (`[external_authorization]`)",
         ));
     }
 
@@ -275,6 +264,10 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
             ));
         }
     };
+    let authz = match &file.external_authorization {
+        None => None,
+        Some(section) => Some(authz::parse(&ctx, &file, section, metrics_path.as_ref())?),
+    };
     let rules = rules::parse_rules(&ctx, &file, metrics_path.as_ref())?;
     let limits = limits::parse(&ctx, &file)?;
 
@@ -282,6 +275,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
     Ok(Plan {
         listen,
         upstream,
+        authz,
         forwarding,
         cors,
         websocket,

@@ -48,6 +48,7 @@ pub(super) struct FileConfig {
     pub(super) realm: Option<String>,
     #[serde(default)]
     pub(super) routes: Vec<Spanned<RouteConfig>>,
+    pub(super) external_authorization: Option<Spanned<AuthzConfig>>,
     pub(super) providers: Option<Spanned<BTreeMap<String, Spanned<ProviderConfig>>>>,
 }
 
@@ -65,6 +66,17 @@ pub(super) struct CorsConfig {
     #[serde(default)]
     pub(super) allow_credentials: bool,
     pub(super) max_age_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuthzConfig {
+    pub(super) proxy: Spanned<String>,
+    pub(super) trusted_proxies: Option<Spanned<Vec<String>>>,
+    pub(super) path: Option<Spanned<String>>,
+    pub(super) path_prefix: Option<Spanned<String>>,
+    pub(super) original_uri_header: Option<Spanned<String>>,
+    pub(super) original_method_header: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

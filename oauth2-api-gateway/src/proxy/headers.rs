@@ -3,7 +3,6 @@
 //! or path, and claims as header values.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use serde_json::Value;
 
 /// Headers about the client and the hop that only the gateway may set (besides every
 /// `x-forwarded-*`).
@@ -28,7 +27,7 @@ pub(super) const UNGOVERNED_HEADERS: [&str; 7] = [
 pub(super) const STRIPPED_PARAMETERS: [&str; 2] = ["access_token", "_method"];
 
 /// A header name as CGI-style servers see it: `X_User_Id` and `x-user-id` are the same.
-pub(super) fn normalised(name: &str) -> String {
+pub(crate) fn normalised(name: &str) -> String {
     name.to_ascii_lowercase().replace('_', "-")
 }
 
@@ -46,7 +45,7 @@ const HOP_BY_HOP: [&str; 8] = [
 /// Removes hop-by-hop headers (RFC 9110 section 7.6.1), including those the `Connection`
 /// header names. `Upgrade` is kept only for a WebSocket upgrade; `TE: trailers` is kept (gRPC
 /// needs it end to end, and it is the one `TE` value HTTP/2 allows).
-pub(super) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     let trailers = headers
         .get_all(header::TE)
         .iter()
@@ -76,23 +75,9 @@ pub(super) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
-pub(super) fn claim_header_value(value: &Value) -> Option<HeaderValue> {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Array(items) if items.iter().all(Value::is_string) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" "),
-        other => other.to_string(),
-    };
-    HeaderValue::from_str(&text).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {
@@ -116,22 +101,5 @@ mod tests {
             h.get("te").map(HeaderValue::as_bytes),
             Some(&b"trailers"[..])
         );
-    }
-
-    #[test]
-    fn claims_become_header_values() {
-        assert_eq!(
-            claim_header_value(&json!("a b")),
-            Some(HeaderValue::from_static("a b"))
-        );
-        assert_eq!(
-            claim_header_value(&json!(["r1", "r2"])),
-            Some(HeaderValue::from_static("r1 r2"))
-        );
-        assert_eq!(
-            claim_header_value(&json!(42)),
-            Some(HeaderValue::from_static("42"))
-        );
-        assert_eq!(claim_header_value(&json!("line\nbreak")), None);
     }
 }

@@ -10,6 +10,8 @@
 mod body;
 mod headers;
 
+pub(crate) use headers::{normalised, strip_hop_by_hop};
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +20,6 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use http::header::{self, HeaderValue};
 use http::{StatusCode, Uri};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -26,14 +27,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use oauth2_api::Authenticated;
-use serde_json::{Value, json};
+use serde_json::json;
 use tower_oauth2_api::{is_websocket_upgrade, query_without, websocket_accept};
 
 use body::PausingBody;
-use headers::{
-    FORWARDING_HEADERS, STRIPPED_PARAMETERS, UNGOVERNED_HEADERS, claim_header_value, normalised,
-    strip_hop_by_hop,
-};
+use headers::{FORWARDING_HEADERS, STRIPPED_PARAMETERS, UNGOVERNED_HEADERS};
 
 use crate::config::{Forwarding, Upstream};
 use crate::listener::ConnectionSlot;
@@ -150,22 +148,9 @@ async fn forward(
         headers.remove(name);
     }
     if let Some(user) = &authenticated {
-        for (claim, name) in &proxy.forwarding.claims {
-            match user.claim(claim).and_then(claim_header_value) {
-                Some(v) => {
-                    headers.insert(name.clone(), v);
-                }
-                None if user.claim(claim).is_some() => {
-                    tracing::warn!(claim, header = %name, "claim cannot be sent as a header value; not forwarded");
-                }
-                None => {}
-            }
-        }
-        if let Some(name) = &proxy.forwarding.payload_header {
-            let payload = Value::Object(user.claims().clone()).to_string();
-            let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload);
-            if let Ok(v) = HeaderValue::from_str(&encoded) {
-                headers.insert(name.clone(), v);
+        for (name, value) in proxy.forwarding.values(user) {
+            if let Some(value) = value {
+                headers.insert(name, value);
             }
         }
     }

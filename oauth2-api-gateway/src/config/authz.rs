@@ -1,0 +1,142 @@
+//! `[external_authorization]`: the gateway as the auth server of a proxy.
+
+use http::HeaderName;
+use toml::Spanned;
+
+use super::error::{Ctx, FileError};
+use super::schema::{AuthzConfig, FileConfig};
+use crate::authz::{Authz, Cidr, ProxyKind, Shape};
+
+/// Reads the section; `metrics_path` must not be a path the proxy can ask about.
+pub(super) fn parse(
+    ctx: &Ctx<'_>,
+    file: &FileConfig,
+    section: &Spanned<AuthzConfig>,
+    metrics_path: Option<&String>,
+) -> Result<Authz, FileError> {
+    let field = |f: &str| format!("external_authorization.{f}");
+    let c = section.get_ref();
+    if file.upstream.is_some() {
+        return Err(ctx.err(
+            Some(section.span()),
+            "external_authorization",
+            "the gateway either forwards requests (`upstream`) or answers a proxy about them, not both",
+        ));
+    }
+    if let Some(cors) = &file.cors {
+        return Err(ctx.err(
+            Some(cors.span()),
+            "cors",
+            "in external-authorization mode the proxy answers browsers: configure CORS there",
+        ));
+    }
+    let kind = match c.proxy.get_ref().as_str() {
+        "envoy" | "istio" => ProxyKind::Envoy,
+        "nginx" | "ingress-nginx" => ProxyKind::Nginx,
+        "traefik" | "caddy" | "forward" => ProxyKind::Forward,
+        other => {
+            return Err(ctx.err(
+                Some(c.proxy.span()),
+                field("proxy"),
+                format!(
+                    "`{other}` is not one of \"envoy\", \"istio\", \"nginx\", \"ingress-nginx\", \"traefik\", \"caddy\""
+                ),
+            ));
+        }
+    };
+    let path = match (kind, &c.path, &c.path_prefix) {
+        (ProxyKind::Envoy, Some(p), _) => {
+            return Err(ctx.err(
+                Some(p.span()),
+                field("path"),
+                "Envoy puts the original path after a prefix: set `path_prefix` (default none) instead",
+            ));
+        }
+        (ProxyKind::Envoy, None, prefix) => {
+            let prefix = prefix
+                .as_ref()
+                .map_or(String::new(), |p| p.get_ref().clone());
+            if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.ends_with('/')) {
+                return Err(ctx.err(
+                    c.path_prefix.as_ref().map(Spanned::span),
+                    field("path_prefix"),
+                    "must start with `/` and not end with `/` (Envoy's `path_prefix`)",
+                ));
+            }
+            if let Some(metrics) = metrics_path
+                && (prefix.is_empty() || metrics.starts_with(&format!("{prefix}/")))
+            {
+                return Err(ctx.err(
+                    file.metrics_path.as_ref().map(Spanned::span),
+                    "metrics_path",
+                    "Envoy can ask about any path after `path_prefix`: with `metrics_path`, set a `path_prefix` that the metrics path is not under",
+                ));
+            }
+            prefix
+        }
+        (_, _, Some(p)) => {
+            return Err(ctx.err(
+                Some(p.span()),
+                field("path_prefix"),
+                "only Envoy uses a path prefix: set `path` (default \"/auth\")",
+            ));
+        }
+        (_, path, None) => {
+            let path = path
+                .as_ref()
+                .map_or("/auth".to_owned(), |p| p.get_ref().clone());
+            if !path.starts_with('/') {
+                return Err(ctx.err(
+                    c.path.as_ref().map(Spanned::span),
+                    field("path"),
+                    "must start with `/`",
+                ));
+            }
+            if metrics_path == Some(&path) {
+                return Err(ctx.err(
+                    file.metrics_path.as_ref().map(Spanned::span),
+                    "metrics_path",
+                    "is the check path",
+                ));
+            }
+            path
+        }
+    };
+    let header = |value: &Option<Spanned<String>>, name: &str, default: &'static str| match value {
+        None => Ok(HeaderName::from_static(default)),
+        Some(v) => HeaderName::from_bytes(v.get_ref().to_ascii_lowercase().as_bytes())
+            .map_err(|_| ctx.err(Some(v.span()), field(name), "is not a header name")),
+    };
+    let shape = Shape {
+        kind,
+        path,
+        uri_header: header(
+            &c.original_uri_header,
+            "original_uri_header",
+            "x-original-uri",
+        )?,
+        method_header: header(
+            &c.original_method_header,
+            "original_method_header",
+            "x-original-method",
+        )?,
+    };
+    let trusted = match &c.trusted_proxies {
+        None => crate::authz::default_trusted(),
+        Some(list) if list.get_ref().is_empty() => {
+            return Err(ctx.err(
+                Some(list.span()),
+                field("trusted_proxies"),
+                "is empty: no proxy could ask (leave it out for this host only)",
+            ));
+        }
+        Some(list) => list
+            .get_ref()
+            .iter()
+            .map(|c| {
+                Cidr::parse(c).map_err(|e| ctx.err(Some(list.span()), field("trusted_proxies"), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    Ok(Authz { shape, trusted })
+}
