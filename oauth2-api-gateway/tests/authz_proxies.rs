@@ -1,0 +1,333 @@
+//! The gateway as the auth server of a real nginx (`auth_request`) and a real Caddy
+//! (`forward_auth`), both from Debian, in front of a real upstream on 127.0.0.1. Each test
+//! prints a SKIPPED line and returns when its proxy is not installed (`.ci/run` installs both).
+#![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use oauth2_api::test_util::TestIssuer;
+use serde_json::{Value, json};
+
+use support::{AUD, TempDir, client, issuer, provider_toml, start};
+
+/// An upstream that answers with what it received: method, path and headers.
+async fn upstream() -> SocketAddr {
+    let app = Router::new().fallback(|req: Request| async move {
+        let headers: serde_json::Map<String, Value> = req
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), json!(v.to_str().unwrap_or("?"))))
+            .collect();
+        axum::Json(json!({
+            "method": req.method().as_str(),
+            "path": req.uri().path(),
+            "headers": headers,
+        }))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A proxy process, killed on drop.
+struct Proxy(Child);
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_for_port(port: u16, proxy: &mut Proxy, log: &Path) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        if let Ok(Some(status)) = proxy.0.try_wait() {
+            panic!(
+                "the proxy exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the proxy did not listen on {port}");
+}
+
+fn installed(program: &str, test: &str) -> bool {
+    let found = Command::new(program)
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+        || Command::new(program)
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok();
+    if !found {
+        println!("SKIPPED {test}: `{program}` is not installed (Debian package `{program}`)");
+    }
+    found
+}
+
+/// The gateway in external-authorization mode for `proxy`, with the rules the tests use.
+fn gateway(
+    dir: &TempDir,
+    issuer: &TestIssuer,
+    jwks: &oauth2_api::test_util::JwksServer,
+    proxy: &str,
+) -> support::Gateway {
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nforward_claims = {{ sub = \"x-user\", email = \"x-email\" }}\n{}\n[external_authorization]\nproxy = {proxy:?}\n\n[[routes]]\nprefix = \"/orders\"\nscopes = [\"orders:read\"]\n\n[[routes]]\nprefix = \"/docs\"\npublic = true\n",
+            provider_toml(issuer, jwks)
+        ),
+    );
+    start(&config)
+}
+
+fn token(issuer: &TestIssuer, scope: &str) -> String {
+    issuer
+        .token()
+        .audience(AUD)
+        .claim("sub", json!("alice"))
+        .claim("scope", json!(scope))
+        .build()
+}
+
+struct Seen {
+    status: u16,
+    challenge: Option<String>,
+    body: Value,
+}
+
+async fn get(base: &str, path: &str, headers: &[(&str, &str)]) -> Seen {
+    let mut req = client().get(format!("{base}{path}"));
+    for (n, v) in headers {
+        req = req.header(*n, *v);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let challenge = res
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let text = res.text().await.unwrap();
+    Seen {
+        status,
+        challenge,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+    }
+}
+
+/// What every proxy must show: claims reach the upstream and spoofed copies do not, no token
+/// is a 401 with a challenge, a missing scope a 403, a public path passes, path confusion
+/// never reaches the upstream.
+async fn the_contract(base: &str, policy_path: Option<&str>, issuer: &TestIssuer) {
+    let good = token(issuer, "orders:read");
+    let bearer = format!("Bearer {good}");
+    let seen = get(
+        base,
+        "/orders/1",
+        &[("authorization", &bearer), ("x-user", "mallory")],
+    )
+    .await;
+    assert_eq!(seen.status, 200, "{:?}", seen.body);
+    assert_eq!(seen.body["path"], "/orders/1");
+    assert_eq!(
+        seen.body["headers"]["x-user"], "alice",
+        "the claim, not the client's copy"
+    );
+
+    let seen = get(base, "/orders/1", &[]).await;
+    assert_eq!(seen.status, 401);
+    assert!(
+        seen.challenge
+            .as_deref()
+            .is_some_and(|c| c.starts_with("Bearer")),
+        "{:?}",
+        seen.challenge
+    );
+
+    let narrow = format!("Bearer {}", token(issuer, "other"));
+    let seen = get(base, "/orders/1", &[("authorization", &narrow)]).await;
+    assert_eq!(seen.status, 403);
+
+    // A public path without a token: passes, and a spoofed claim header does not survive.
+    let seen = get(
+        base,
+        "/docs/a",
+        &[("x-user", "mallory"), ("x-email", "m@evil")],
+    )
+    .await;
+    assert_eq!(seen.status, 200, "{:?}", seen.body);
+    for name in ["x-user", "x-email"] {
+        let value = seen.body["headers"][name].as_str().unwrap_or("");
+        assert_eq!(value, "", "{name} reached the upstream as {value:?}");
+    }
+
+    // Path confusion: never a pass to the upstream.
+    for spelling in [
+        "/docs/..;/orders/1",
+        "/docs/%2e%2e/orders/1",
+        "/docs/%2Forders",
+    ] {
+        let seen = get(base, spelling, &[]).await;
+        assert!(
+            [400, 401, 403, 404].contains(&seen.status),
+            "{spelling}: {} {:?}",
+            seen.status,
+            seen.body
+        );
+        assert!(
+            seen.body.get("path").is_none(),
+            "{spelling} reached the upstream"
+        );
+    }
+
+    if let Some(path) = policy_path {
+        // The proxy's own requirement for this location (scope=reports:write in the check URL).
+        let reader = format!("Bearer {}", token(issuer, "reports:read"));
+        let seen = get(base, path, &[("authorization", &reader)]).await;
+        assert_eq!(seen.status, 403);
+        let writer = format!("Bearer {}", token(issuer, "reports:write"));
+        let seen = get(base, path, &[("authorization", &writer)]).await;
+        assert_eq!(seen.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn nginx_auth_request() {
+    if !installed("nginx", "nginx_auth_request") {
+        return;
+    }
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("nginx");
+    let gw = gateway(&dir, &issuer, &jwks, "nginx");
+    let up = upstream().await;
+    let port = free_port();
+    let d = dir.0.display();
+    let gw_addr = gw.base.trim_start_matches("http://");
+    let auth_location = |name: &str, query: &str| {
+        format!(
+            "location = /{name} {{\n internal;\n proxy_pass http://{gw_addr}/auth{query};\n proxy_pass_request_body off;\n proxy_set_header Content-Length \"\";\n proxy_set_header X-Original-URI $request_uri;\n proxy_set_header X-Original-Method $request_method;\n}}\n"
+        )
+    };
+    let protected = |path: &str, auth: &str| {
+        format!(
+            "location {path} {{\n auth_request /{auth};\n auth_request_set $user $upstream_http_x_user;\n auth_request_set $email $upstream_http_x_email;\n proxy_set_header X-User $user;\n proxy_set_header X-Email $email;\n proxy_pass http://{up};\n}}\n"
+        )
+    };
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {d}/error.log warn;\npid {d}/nginx.pid;\nevents {{ worker_connections 64; }}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{\n listen 127.0.0.1:{port};\n {}{}{}{} }}\n}}\n",
+        protected("/", "_auth"),
+        protected("/reports/", "_auth_reports"),
+        auth_location("_auth", ""),
+        auth_location("_auth_reports", "?scope=reports:write"),
+    );
+    let conf_path = dir.write("nginx.conf", &conf);
+    let check = Command::new("nginx")
+        .args(["-t", "-q", "-p"])
+        .arg(&dir.0)
+        .arg("-c")
+        .arg(&conf_path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "nginx -t: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let mut proxy = Proxy(
+        Command::new("nginx")
+            .arg("-p")
+            .arg(&dir.0)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(port, &mut proxy, &dir.0.join("error.log")).await;
+    the_contract(
+        &format!("http://127.0.0.1:{port}"),
+        Some("/reports/q1"),
+        &issuer,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn caddy_forward_auth() {
+    if !installed("caddy", "caddy_forward_auth") {
+        return;
+    }
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("caddy");
+    let gw = gateway(&dir, &issuer, &jwks, "caddy");
+    let up = upstream().await;
+    let port = free_port();
+    let gw_addr = gw.base.trim_start_matches("http://");
+    let caddyfile = format!(
+        "{{\n admin off\n auto_https off\n}}\nhttp://127.0.0.1:{port} {{\n handle /reports/* {{\n  forward_auth {gw_addr} {{\n   uri /auth?scope=reports:write\n   copy_headers X-User X-Email\n  }}\n  reverse_proxy {up}\n }}\n handle {{\n  forward_auth {gw_addr} {{\n   uri /auth\n   copy_headers X-User X-Email\n  }}\n  reverse_proxy {up}\n }}\n}}\n"
+    );
+    let file = dir.write("Caddyfile", &caddyfile);
+    let validate = Command::new("caddy")
+        .args(["validate", "--adapter", "caddyfile", "--config"])
+        .arg(&file)
+        .env("HOME", &dir.0)
+        .env("XDG_DATA_HOME", &dir.0)
+        .env("XDG_CONFIG_HOME", &dir.0)
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "caddy validate: {}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
+    let log = dir.0.join("caddy.log");
+    let mut proxy = Proxy(
+        Command::new("caddy")
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&file)
+            .env("HOME", &dir.0)
+            .env("XDG_DATA_HOME", &dir.0)
+            .env("XDG_CONFIG_HOME", &dir.0)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(port, &mut proxy, &log).await;
+    the_contract(
+        &format!("http://127.0.0.1:{port}"),
+        Some("/reports/q1"),
+        &issuer,
+    )
+    .await;
+}
