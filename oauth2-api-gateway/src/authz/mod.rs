@@ -16,6 +16,9 @@
 //!   error there and `failure_mode_allow` would let the request through.
 
 mod cidr;
+#[cfg(feature = "envoy-grpc")]
+mod grpc;
+mod http;
 mod policy;
 mod shape;
 
@@ -24,14 +27,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ::http::header::{HeaderMap, HeaderName, HeaderValue};
+use ::http::{Method, StatusCode, Uri};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
-use http::header::{self, HeaderName, HeaderValue};
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
 use oauth2_api::{AuthError, Authenticated, ErrorKind};
-use serde_json::json;
 use tower::ServiceExt as _;
 use tower::util::BoxCloneSyncService;
 use tower_oauth2_api::{RejectionProfile, Requirement};
@@ -60,6 +64,7 @@ struct ProxyRequirement(Option<Arc<Requirement>>);
 
 type Checked = BoxCloneSyncService<Request, Response, Infallible>;
 
+/// What every check endpoint shares: the settings and the auth layer around [`allow`].
 struct Check {
     authz: Authz,
     forwarding: Forwarding,
@@ -67,8 +72,35 @@ struct Check {
     service: Checked,
 }
 
-/// The check endpoint: every path, since Envoy puts the original path after its prefix.
-/// `protect` wraps a service in the plan's auth layer and profile.
+/// The request a proxy asks about, rebuilt.
+struct Asked {
+    method: Method,
+    uri: Uri,
+    host: Option<HeaderValue>,
+    /// The client's headers only.
+    headers: HeaderMap,
+    /// The proxy's own requirement (check URL query, or Envoy's `context_extensions`).
+    requirement: Option<Requirement>,
+    peer: SocketAddr,
+}
+
+/// The gateway's answer, before it is put in a proxy's form.
+enum Decision {
+    /// Allowed: each configured claim header with its value (`None`: absent).
+    Allow {
+        headers: Vec<(HeaderName, Option<HeaderValue>)>,
+    },
+    /// Refused, as the plan's profile answers it inline.
+    Deny {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        kind: Option<ErrorKind>,
+    },
+}
+
+/// The check endpoint for the plan's proxy. `protect` wraps a service in the plan's auth layer
+/// and profile.
 pub(crate) fn router<P: RejectionProfile>(
     authz: &Authz,
     forwarding: &Forwarding,
@@ -76,14 +108,17 @@ pub(crate) fn router<P: RejectionProfile>(
     protect: impl FnOnce(Router) -> Router,
 ) -> Router {
     let allow = Router::new().fallback(move |req: Request| allow(req, profile.clone()));
-    let protected = protect(allow);
-    let service: Checked = BoxCloneSyncService::new(protected);
+    let service: Checked = BoxCloneSyncService::new(protect(allow));
     let state = Arc::new(Check {
         authz: authz.clone(),
         forwarding: forwarding.clone(),
         service,
     });
-    Router::new().fallback(check).with_state(state)
+    match authz.shape.kind {
+        #[cfg(feature = "envoy-grpc")]
+        ProxyKind::EnvoyGrpc => grpc::router(state),
+        _ => http::router(state),
+    }
 }
 
 /// Behind the auth layer: the request passed the rules; check the proxy's requirement.
@@ -112,120 +147,83 @@ async fn allow<P: RejectionProfile>(req: Request, profile: P) -> Response {
     response
 }
 
-async fn check(
-    State(state): State<Arc<Check>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
-    let started = Instant::now();
-    let kind = state.authz.shape.kind;
-    if !state.authz.trusted.iter().any(|c| c.contains(peer.ip())) {
-        tracing::warn!(peer = %peer.ip(), "check request from an address not in trusted_proxies");
-        return refused(kind, started, "untrusted_peer", "not a trusted proxy");
+impl Check {
+    /// Whether `peer` may ask.
+    fn trusts(&self, peer: SocketAddr) -> bool {
+        self.authz.trusted.iter().any(|c| c.contains(peer.ip()))
     }
-    let (parts, _body) = req.into_parts();
-    let original = match state
-        .authz
-        .shape
-        .original(&parts.method, &parts.uri, &parts.headers)
-    {
-        Ok(original) => original,
-        Err(why) => {
-            tracing::warn!(proxy = kind.as_str(), %why, "check request without the original request");
-            return refused(kind, started, "bad_check_request", &why);
-        }
-    };
-    let requirement = match kind {
-        // Envoy's check URL carries the original query, not a policy.
-        ProxyKind::Envoy => None,
-        _ => match policy::from_query(parts.uri.query()) {
-            Ok(r) => r.map(Arc::new),
-            Err(why) => {
-                tracing::warn!(proxy = kind.as_str(), %why, "check URL with a bad policy");
-                return refused(kind, started, "bad_check_request", &why);
-            }
-        },
-    };
-    let mut request = Request::new(Body::empty());
-    *request.method_mut() = original.method;
-    *request.uri_mut() = original.uri;
-    *request.headers_mut() = Shape::client_headers(&parts.headers);
-    if let Some(host) = original.host {
-        request.headers_mut().insert(header::HOST, host);
-    }
-    request
-        .extensions_mut()
-        .insert(ProxyRequirement(requirement));
-    request.extensions_mut().insert(ConnectInfo(peer));
-    let Ok(response) = state.service.clone().oneshot(request).await;
-    decide(&state, kind, started, response)
-}
 
-/// The proxy's answer from the auth layer's response.
-fn decide(state: &Check, kind: ProxyKind, started: Instant, response: Response) -> Response {
-    if let Some(Allowed(user)) = response.extensions().get::<Allowed>().cloned() {
-        let mut allowed = StatusCode::OK.into_response();
-        let values = match &user {
-            Some(user) => state.forwarding.values(user),
-            None => state
-                .forwarding
-                .header_names()
-                .map(|name| (name.clone(), None))
-                .collect(),
+    /// Runs the rebuilt request through the auth layer and the proxy's requirement.
+    async fn decide(&self, asked: Asked, started: Instant) -> Decision {
+        let kind = self.authz.shape.kind;
+        let mut request = Request::new(Body::empty());
+        *request.method_mut() = asked.method;
+        *request.uri_mut() = asked.uri;
+        *request.headers_mut() = asked.headers;
+        if let Some(host) = asked.host {
+            request.headers_mut().insert(::http::header::HOST, host);
+        }
+        request
+            .extensions_mut()
+            .insert(ProxyRequirement(asked.requirement.map(Arc::new)));
+        request.extensions_mut().insert(ConnectInfo(asked.peer));
+        let Ok(response) = self.service.clone().oneshot(request).await;
+        if let Some(Allowed(user)) = response.extensions().get::<Allowed>().cloned() {
+            let headers = match &user {
+                Some(user) => self.forwarding.values(user),
+                None => self
+                    .forwarding
+                    .header_names()
+                    .map(|name| (name.clone(), None))
+                    .collect(),
+            };
+            let provider = user.as_ref().map_or("", |u| u.provider());
+            record(kind, started, "allow", "allowed", provider);
+            return Decision::Allow { headers };
+        }
+        let (parts, body) = response.into_parts();
+        let error_kind = parts.extensions.get::<AuthError>().map(AuthError::kind);
+        // Rejection bodies are small and already in memory.
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let decision = if parts.status.is_server_error() {
+            "error"
+        } else {
+            "deny"
         };
-        let mut absent = Vec::new();
-        let headers = allowed.headers_mut();
-        for (name, value) in values {
-            if value.is_none() {
-                absent.push(name.as_str().to_owned());
-            }
-            headers.insert(name, value.unwrap_or_else(|| HeaderValue::from_static("")));
+        record(
+            kind,
+            started,
+            decision,
+            error_kind.map_or("denied", ErrorKind::as_str),
+            "",
+        );
+        Decision::Deny {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            kind: error_kind,
         }
-        if kind == ProxyKind::Envoy
-            && !absent.is_empty()
-            && let Ok(list) = HeaderValue::from_str(&absent.join(","))
-        {
-            headers.insert(
-                HeaderName::from_static("x-envoy-auth-headers-to-remove"),
-                list,
-            );
-        }
-        let provider = user.as_ref().map_or("", |u| u.provider());
-        record(kind, started, "allow", "allowed", provider);
-        return allowed;
     }
-    let (mut parts, body) = response.into_parts();
-    let error = parts.extensions.get::<AuthError>().cloned();
-    let reason = error.as_ref().map_or("denied", |e| e.kind().as_str());
-    parts.status = match error.as_ref().map(AuthError::kind) {
-        // No credentials: a challenge, whatever the profile answers inline.
-        Some(ErrorKind::MissingToken | ErrorKind::NotBearer) => StatusCode::UNAUTHORIZED,
-        Some(ErrorKind::InvalidRequest) if kind == ProxyKind::Nginx => StatusCode::FORBIDDEN,
-        Some(ErrorKind::KeysUnavailable) if kind == ProxyKind::Envoy => StatusCode::FORBIDDEN,
-        // Anything 2xx that is not an allow (it cannot happen: no gRPC form reaches here) is a
-        // denial, never a pass.
-        _ if parts.status.is_success() => StatusCode::FORBIDDEN,
-        _ => parts.status,
-    };
-    let decision = if parts.status.is_server_error() {
-        "error"
-    } else {
-        "deny"
-    };
-    record(kind, started, decision, reason, "");
-    Response::from_parts(parts, body)
 }
 
-/// A check request the gateway cannot answer about (from an untrusted peer, or without the
-/// original request): 403 with a short JSON body, in every proxy's shape (never a 5xx, which
-/// Envoy may be told to treat as "allow").
-fn refused(kind: ProxyKind, started: Instant, reason: &'static str, message: &str) -> Response {
-    record(kind, started, "deny", reason, "");
-    (
-        StatusCode::FORBIDDEN,
-        axum::Json(json!({ "message": message })),
-    )
-        .into_response()
+/// The status a denial gets under `proxy`, from the inline answer's status and kind.
+fn denial_status(proxy: ProxyKind, status: StatusCode, kind: Option<ErrorKind>) -> StatusCode {
+    match kind {
+        // No credentials: a challenge, whatever the profile answers inline (RFC 6750 3.1).
+        Some(ErrorKind::MissingToken | ErrorKind::NotBearer) => StatusCode::UNAUTHORIZED,
+        // nginx turns every status but 401 and 403 into a 500.
+        Some(ErrorKind::InvalidRequest) if proxy == ProxyKind::Nginx => StatusCode::FORBIDDEN,
+        // Envoy's HTTP mode treats a 5xx as an error, which `failure_mode_allow` lets through.
+        Some(ErrorKind::KeysUnavailable) if proxy == ProxyKind::Envoy => StatusCode::FORBIDDEN,
+        // A 2xx that is not an allow (no gRPC form reaches here, but never risk it) is a
+        // denial, never a pass.
+        _ if status.is_success() => StatusCode::FORBIDDEN,
+        _ => status,
+    }
 }
 
 fn record(kind: ProxyKind, started: Instant, decision: &'static str, reason: &str, provider: &str) {

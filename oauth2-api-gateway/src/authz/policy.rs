@@ -16,9 +16,21 @@ pub(crate) fn from_query(query: Option<&str>) -> Result<Option<Requirement>, Str
     let Some(query) = query.filter(|q| !q.is_empty()) else {
         return Ok(None);
     };
+    from_pairs(form_urlencoded::parse(query.as_bytes()))
+}
+
+/// The same from name-value pairs (Envoy's `context_extensions`, per route).
+pub(crate) fn from_pairs<N, V>(
+    pairs: impl IntoIterator<Item = (N, V)>,
+) -> Result<Option<Requirement>, String>
+where
+    N: AsRef<str>,
+    V: AsRef<str>,
+{
     let (mut all, mut any, mut roles, mut any_roles, mut claim) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), None);
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+    for (name, value) in pairs {
+        let value = value.as_ref();
         let words = || {
             value
                 .split(' ')
@@ -30,9 +42,7 @@ pub(crate) fn from_query(query: Option<&str>) -> Result<Option<Requirement>, Str
             "any_scope" => any.extend(words()),
             "role" => roles.extend(words()),
             "any_role" => any_roles.extend(words()),
-            "role_claim" if claim.is_none() && !value.is_empty() => {
-                claim = Some(value.into_owned())
-            }
+            "role_claim" if claim.is_none() && !value.is_empty() => claim = Some(value.to_owned()),
             "role_claim" => return Err("`role_claim` is empty or given twice".into()),
             other => {
                 return Err(format!(

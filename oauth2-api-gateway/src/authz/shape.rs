@@ -10,6 +10,10 @@ pub(crate) enum ProxyKind {
     /// Envoy's HTTP `ext_authz` (and Istio's `envoyExtAuthzHttp`): the client's method, the
     /// `path_prefix` followed by the original path and query, the original `Host`.
     Envoy,
+    /// Envoy's gRPC `ext_authz` (`envoy.service.auth.v3.Authorization/Check`, Istio's
+    /// `envoyExtAuthzGrpc`): the request's attributes arrive as a `CheckRequest` message.
+    #[cfg_attr(not(feature = "envoy-grpc"), allow(dead_code))]
+    EnvoyGrpc,
     /// nginx `auth_request` and ingress-nginx `auth-url`: the original URI in
     /// `X-Original-URI` (or ingress-nginx's full `X-Original-URL`), the method in
     /// `X-Original-Method` (else the subrequest's own, which nginx copies from the client's).
@@ -23,6 +27,7 @@ impl ProxyKind {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Envoy => "envoy",
+            Self::EnvoyGrpc => "envoy-grpc",
             Self::Nginx => "nginx",
             Self::Forward => "forward",
         }
@@ -92,6 +97,9 @@ impl Shape {
                 .map_err(|_| format!("the `{name}` header is not visible ASCII"))
         };
         let (method, target, host) = match self.kind {
+            ProxyKind::EnvoyGrpc => {
+                return Err("Envoy's gRPC checks are messages, not HTTP requests".into());
+            }
             ProxyKind::Envoy => {
                 let Some(rest) = uri.path().strip_prefix(self.path.as_str()) else {
                     return Err(format!(

@@ -32,6 +32,16 @@ pub(super) fn parse(
     }
     let kind = match c.proxy.get_ref().as_str() {
         "envoy" | "istio" => ProxyKind::Envoy,
+        #[cfg(feature = "envoy-grpc")]
+        "envoy-grpc" | "istio-grpc" => ProxyKind::EnvoyGrpc,
+        #[cfg(not(feature = "envoy-grpc"))]
+        "envoy-grpc" | "istio-grpc" => {
+            return Err(ctx.err(
+                Some(c.proxy.span()),
+                field("proxy"),
+                "this gateway was built without the `envoy-grpc` feature",
+            ));
+        }
         "nginx" | "ingress-nginx" => ProxyKind::Nginx,
         "traefik" | "caddy" | "forward" => ProxyKind::Forward,
         other => {
@@ -39,12 +49,20 @@ pub(super) fn parse(
                 Some(c.proxy.span()),
                 field("proxy"),
                 format!(
-                    "`{other}` is not one of \"envoy\", \"istio\", \"nginx\", \"ingress-nginx\", \"traefik\", \"caddy\""
+                    "`{other}` is not one of \"envoy\", \"envoy-grpc\", \"istio\", \"istio-grpc\", \"nginx\", \"ingress-nginx\", \"traefik\", \"caddy\""
                 ),
             ));
         }
     };
     let path = match (kind, &c.path, &c.path_prefix) {
+        (ProxyKind::EnvoyGrpc, None, None) => String::new(),
+        (ProxyKind::EnvoyGrpc, Some(p), _) | (ProxyKind::EnvoyGrpc, None, Some(p)) => {
+            return Err(ctx.err(
+                Some(p.span()),
+                field("proxy"),
+                "Envoy's gRPC mode calls one fixed method: leave `path` and `path_prefix` out",
+            ));
+        }
         (ProxyKind::Envoy, Some(p), _) => {
             return Err(ctx.err(
                 Some(p.span()),

@@ -1,0 +1,233 @@
+//! Envoy's gRPC external authorization, with a tonic client playing Envoy: real
+//! `CheckRequest` messages as Envoy fills them (pseudo-headers in the header map, the path
+//! with its query, `context_extensions` per route) against the gateway binary.
+#![cfg(feature = "envoy-grpc")]
+#![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::HashMap;
+
+use envoy_types::pb::envoy::service::auth::v3::attribute_context::{HttpRequest, Request};
+use envoy_types::pb::envoy::service::auth::v3::authorization_client::AuthorizationClient;
+use envoy_types::pb::envoy::service::auth::v3::check_response::HttpResponse;
+use envoy_types::pb::envoy::service::auth::v3::{AttributeContext, CheckRequest, CheckResponse};
+use oauth2_api::test_util::TestIssuer;
+use serde_json::json;
+
+use support::{AUD, Gateway, TempDir, issuer, provider_toml, start};
+
+fn gateway(
+    dir: &TempDir,
+    issuer: &TestIssuer,
+    jwks: &oauth2_api::test_util::JwksServer,
+    extra: &str,
+) -> Gateway {
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nforward_claims = {{ sub = \"x-user\", email = \"x-email\" }}\n{}\n[external_authorization]\nproxy = \"envoy-grpc\"\n{extra}\n\n[[routes]]\nprefix = \"/orders\"\nscopes = [\"orders:read\"]\n",
+            provider_toml(issuer, jwks)
+        ),
+    );
+    start(&config)
+}
+
+fn token(issuer: &TestIssuer, scope: &str) -> String {
+    issuer
+        .token()
+        .audience(AUD)
+        .claim("sub", json!("alice"))
+        .claim("scope", json!(scope))
+        .build()
+}
+
+/// A `CheckRequest` as Envoy builds it for `method path` with `headers`.
+fn check_request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    extensions: &[(&str, &str)],
+) -> CheckRequest {
+    let mut map: HashMap<String, String> = [
+        (":authority", "api.example"),
+        (":method", method),
+        (":path", path),
+        (":scheme", "https"),
+        ("x-request-id", "7f0c"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for (k, v) in headers {
+        map.insert((*k).to_owned(), (*v).to_owned());
+    }
+    CheckRequest {
+        attributes: Some(AttributeContext {
+            request: Some(Request {
+                http: Some(HttpRequest {
+                    id: "1".into(),
+                    method: method.into(),
+                    headers: map,
+                    path: path.into(),
+                    host: "api.example".into(),
+                    scheme: "https".into(),
+                    protocol: "HTTP/2".into(),
+                    ..HttpRequest::default()
+                }),
+                ..Request::default()
+            }),
+            context_extensions: extensions
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..AttributeContext::default()
+        }),
+    }
+}
+
+async fn ask(gw: &Gateway, request: CheckRequest) -> CheckResponse {
+    let mut client = AuthorizationClient::connect(gw.base.clone()).await.unwrap();
+    client.check(request).await.unwrap().into_inner()
+}
+
+fn code(r: &CheckResponse) -> i32 {
+    r.status.as_ref().unwrap().code
+}
+
+/// The denial's HTTP status and headers (name → value).
+fn denial(r: &CheckResponse) -> (i32, HashMap<String, String>) {
+    let Some(HttpResponse::DeniedResponse(d)) = &r.http_response else {
+        panic!("not a denial: {r:?}");
+    };
+    let headers = d
+        .headers
+        .iter()
+        .filter_map(|h| h.header.as_ref())
+        .map(|h| (h.key.clone(), h.value.clone()))
+        .collect();
+    (d.status.as_ref().unwrap().code, headers)
+}
+
+#[tokio::test]
+async fn envoy_grpc_allows_with_claim_headers_and_denies_with_http_answers() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("authz-grpc");
+    let gw = gateway(&dir, &issuer, &jwks, "");
+    let bearer = format!("Bearer {}", token(&issuer, "orders:read"));
+
+    let ok = ask(
+        &gw,
+        check_request(
+            "GET",
+            "/orders/1?page=2",
+            &[("authorization", &bearer), ("x-user", "mallory")],
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(code(&ok), 0, "{ok:?}");
+    let Some(HttpResponse::OkResponse(allowed)) = &ok.http_response else {
+        panic!("{ok:?}");
+    };
+    let set: HashMap<String, String> = allowed
+        .headers
+        .iter()
+        .filter_map(|h| h.header.as_ref())
+        .map(|h| (h.key.clone(), h.value.clone()))
+        .collect();
+    assert_eq!(set.get("x-user").map(String::as_str), Some("alice"));
+    assert_eq!(
+        allowed.headers_to_remove,
+        ["x-email"],
+        "the absent claim's header goes"
+    );
+
+    // No token: UNAUTHENTICATED with a 401 and the challenge (Envoy's default would be 403).
+    let no = ask(&gw, check_request("GET", "/orders/1", &[], &[])).await;
+    assert_eq!(code(&no), 16);
+    let (status, headers) = denial(&no);
+    assert_eq!(status, 401);
+    assert!(
+        headers["www-authenticate"].starts_with("Bearer"),
+        "{headers:?}"
+    );
+
+    // The route's scope is missing: PERMISSION_DENIED, 403 insufficient_scope.
+    let narrow = format!("Bearer {}", token(&issuer, "other"));
+    let denied = ask(
+        &gw,
+        check_request("GET", "/orders/1", &[("authorization", &narrow)], &[]),
+    )
+    .await;
+    assert_eq!(code(&denied), 7);
+    let (status, headers) = denial(&denied);
+    assert_eq!(status, 403);
+    assert!(headers["www-authenticate"].contains("insufficient_scope"));
+
+    // Path confusion: refused before any rule.
+    let odd = ask(
+        &gw,
+        check_request(
+            "GET",
+            "/docs/..;/orders",
+            &[("authorization", &bearer)],
+            &[],
+        ),
+    )
+    .await;
+    assert_ne!(code(&odd), 0);
+    assert_eq!(denial(&odd).0, 400);
+}
+
+#[tokio::test]
+async fn context_extensions_add_the_routes_requirement() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("authz-grpc-ext");
+    let gw = gateway(&dir, &issuer, &jwks, "");
+    let reader = format!("Bearer {}", token(&issuer, "reports:read"));
+    let writer = format!("Bearer {}", token(&issuer, "reports:write"));
+    let ext = [("scope", "reports:write")];
+    let r = ask(
+        &gw,
+        check_request("POST", "/reports", &[("authorization", &reader)], &ext),
+    )
+    .await;
+    assert_eq!((code(&r), denial(&r).0), (7, 403));
+    let r = ask(
+        &gw,
+        check_request("POST", "/reports", &[("authorization", &writer)], &ext),
+    )
+    .await;
+    assert_eq!(code(&r), 0);
+    // A misspelt extension never admits.
+    let r = ask(
+        &gw,
+        check_request(
+            "POST",
+            "/reports",
+            &[("authorization", &writer)],
+            &[("scopes", "x")],
+        ),
+    )
+    .await;
+    assert_ne!(code(&r), 0);
+}
+
+#[tokio::test]
+async fn only_trusted_proxies_may_ask_over_grpc() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("authz-grpc-trust");
+    let gw = gateway(&dir, &issuer, &jwks, "trusted_proxies = [\"10.0.0.0/8\"]");
+    let bearer = format!("Bearer {}", token(&issuer, "orders:read"));
+    let r = ask(
+        &gw,
+        check_request("GET", "/orders/1", &[("authorization", &bearer)], &[]),
+    )
+    .await;
+    assert_eq!(
+        (code(&r), denial(&r).0),
+        (7, 403),
+        "127.0.0.1 is not trusted here"
+    );
+}
