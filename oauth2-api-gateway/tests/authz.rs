@@ -431,3 +431,51 @@ fn the_section_is_checked() {
     assert!(error("metrics_path = \"/metrics\"\n", "proxy = \"envoy\"").contains("metrics_path"));
     assert!(error("metrics_path = \"/auth\"\n", "proxy = \"caddy\"").contains("metrics_path"));
 }
+
+/// Each decision is counted with its reason, and timed; the metrics path is the gateway's own
+/// (never a check).
+#[tokio::test]
+async fn decisions_are_counted_and_timed() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("authz-metrics");
+    let file = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nmetrics_path = \"/metrics\"\n{}\n[external_authorization]\nproxy = \"nginx\"\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let app = oauth2_api_gateway::router(&oauth2_api_gateway::load(&file).unwrap()).unwrap();
+    let check = |token: Option<&str>| {
+        let mut b = Request::get("/auth").header("x-original-uri", "/a");
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    let good = token(&issuer, "x");
+    assert_eq!(ask(&app, check(Some(&good)), LOCAL).await.status, 200);
+    assert_eq!(ask(&app, check(None), LOCAL).await.status, 401);
+    let res = app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let line = |decision: &str, reason: &str| {
+        text.lines().any(|l| {
+            l.starts_with("oauth2_gateway_authz_decisions_total{")
+                && l.contains(&format!("decision=\"{decision}\""))
+                && l.contains(&format!("reason=\"{reason}\""))
+                && l.contains("proxy=\"nginx\"")
+        })
+    };
+    assert!(line("allow", "allowed"), "{text}");
+    assert!(line("deny", "missing_token"), "{text}");
+    assert!(
+        text.contains("oauth2_gateway_authz_check_seconds"),
+        "{text}"
+    );
+}
