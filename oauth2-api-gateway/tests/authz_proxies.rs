@@ -331,3 +331,89 @@ async fn caddy_forward_auth() {
     )
     .await;
 }
+
+/// Sends `request` (exact bytes) to `addr` and returns the response head, lower-cased.
+async fn raw(addr: &str, request: String) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 8192];
+    let mut text = String::new();
+    while !text.contains("\r\n\r\n") {
+        let n = stream.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    text.split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// Envoy's HTTP check request and Traefik's forwardAuth request, byte for byte as they send
+/// them (header order, casing, their own headers), against the gateway binary.
+#[tokio::test]
+async fn envoy_and_traefik_check_requests_byte_for_byte() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("raw-shapes");
+    let bearer = format!("Bearer {}", token(&issuer, "orders:read"));
+
+    let config = dir.write(
+        "envoy.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nforward_claims = {{ sub = \"x-user\", email = \"x-email\" }}\n{}\n[external_authorization]\nproxy = \"envoy\"\npath_prefix = \"/check\"\n\n[[routes]]\nprefix = \"/orders\"\nscopes = [\"orders:read\"]\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let envoy = start(&config);
+    let addr = envoy.base.trim_start_matches("http://").to_owned();
+    let head = raw(
+        &addr,
+        format!(
+            "GET /check/orders/1?page=2 HTTP/1.1\r\nhost: api.example\r\nauthorization: {bearer}\r\nx-forwarded-proto: https\r\nx-request-id: 3f2a6c1e-1b7d-4d7e-9a43-3c1f7f1d2e11\r\nx-envoy-internal: true\r\nx-envoy-expected-rq-timeout-ms: 500\r\ncontent-length: 0\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("\r\nx-user: alice"), "{head}");
+    assert!(
+        head.contains("\r\nx-envoy-auth-headers-to-remove: x-email"),
+        "{head}"
+    );
+    let head = raw(
+        &addr,
+        "GET /check/orders/1 HTTP/1.1\r\nhost: api.example\r\nx-forwarded-proto: https\r\nx-request-id: 1\r\nx-envoy-internal: true\r\ncontent-length: 0\r\n\r\n".to_owned(),
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    assert!(head.contains("\r\nwww-authenticate: bearer"), "{head}");
+
+    let config = dir.write(
+        "traefik.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nforward_claims = {{ sub = \"x-user\" }}\n{}\n[external_authorization]\nproxy = \"traefik\"\n\n[[routes]]\nprefix = \"/orders\"\nscopes = [\"orders:read\"]\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let traefik = start(&config);
+    let addr = traefik.base.trim_start_matches("http://").to_owned();
+    let head = raw(
+        &addr,
+        format!(
+            "GET /auth HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: Mozilla/5.0\r\nAuthorization: {bearer}\r\nX-Forwarded-For: 10.0.0.7\r\nX-Forwarded-Host: api.example\r\nX-Forwarded-Method: DELETE\r\nX-Forwarded-Port: 443\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Server: traefik-6d5f\r\nX-Forwarded-Uri: /orders/1\r\nX-Real-Ip: 10.0.0.7\r\nAccept-Encoding: gzip\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("\r\nx-user: alice"), "{head}");
+    let head = raw(
+        &addr,
+        format!(
+            "GET /auth HTTP/1.1\r\nHost: {addr}\r\nX-Forwarded-Method: GET\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Uri: /docs/..;/orders/1\r\nAccept-Encoding: gzip\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 400"), "{head}");
+}
