@@ -226,12 +226,18 @@ fn denial_status(proxy: ProxyKind, status: StatusCode, kind: Option<ErrorKind>) 
     }
 }
 
-fn record(kind: ProxyKind, started: Instant, decision: &'static str, reason: &str, provider: &str) {
+fn record(
+    kind: ProxyKind,
+    started: Instant,
+    decision: &'static str,
+    reason: &'static str,
+    provider: &str,
+) {
     metrics::counter!(
         "oauth2_gateway_authz_decisions_total",
         "proxy" => kind.as_str(),
         "decision" => decision,
-        "reason" => reason.to_owned(),
+        "reason" => reason,
         "provider" => provider.to_owned(),
     )
     .increment(1);

@@ -58,18 +58,35 @@ pub(crate) struct Original {
 }
 
 /// Headers the check request carries about the request, or about the hop to the gateway,
-/// that are not the client's own: never part of the rebuilt request.
-fn is_shape_header(name: &str) -> bool {
-    name.starts_with("x-forwarded-")
-        || name.starts_with("x-original-")
-        || matches!(
-            name,
-            "forwarded"
-                | "x-real-ip"
-                | "x-envoy-internal"
-                | "x-request-id"
-                | "x-auth-request-redirect"
-        )
+/// that are not the client's own, or that describe the check's own body: never part of the
+/// rebuilt request. `name` is lower-case (as `http` stores names); `_` counts as `-`, as
+/// CGI-style servers read names.
+fn is_dropped(name: &str) -> bool {
+    let same = |a: &[u8], b: &[u8]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x == y || (*x == b'_' && *y == b'-'))
+    };
+    let name = name.as_bytes();
+    let starts =
+        |prefix: &str| name.len() >= prefix.len() && same(&name[..prefix.len()], prefix.as_bytes());
+    starts("x-forwarded-")
+        || starts("x-original-")
+        || starts("x-envoy-")
+        || [
+            "forwarded",
+            "x-real-ip",
+            "x-request-id",
+            "x-auth-request-redirect",
+            "host",
+            "content-type",
+            "content-length",
+            "transfer-encoding",
+            "expect",
+        ]
+        .iter()
+        .any(|h| same(name, h.as_bytes()))
 }
 
 impl Shape {
@@ -176,16 +193,9 @@ impl Shape {
     pub(crate) fn client_headers(headers: &HeaderMap) -> HeaderMap {
         let mut out = HeaderMap::with_capacity(headers.len());
         for (name, value) in headers {
-            let lower = crate::proxy::normalised(name.as_str());
-            if is_shape_header(&lower)
-                || matches!(
-                    lower.as_str(),
-                    "host" | "content-type" | "content-length" | "transfer-encoding" | "expect"
-                )
-            {
-                continue;
+            if !is_dropped(name.as_str()) {
+                out.append(name.clone(), value.clone());
             }
-            out.append(name.clone(), value.clone());
         }
         crate::proxy::strip_hop_by_hop(&mut out, false);
         out
