@@ -456,6 +456,8 @@ async fn decisions_are_counted_and_timed() {
     let good = token(&issuer, "x");
     assert_eq!(ask(&app, check(Some(&good)), LOCAL).await.status, 200);
     assert_eq!(ask(&app, check(None), LOCAL).await.status, 401);
+    let other_audience = issuer.token().audience("someone-else").build();
+    assert_eq!(ask(&app, check(Some(&other_audience)), LOCAL).await.status, 401);
     let res = app
         .clone()
         .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
@@ -474,6 +476,18 @@ async fn decisions_are_counted_and_timed() {
     };
     assert!(line("allow", "allowed"), "{text}");
     assert!(line("deny", "missing_token"), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("oauth2_gateway_authz_decisions_total{")
+            && l.contains("reason=\"invalid_audience\"")
+            && l.contains("provider=\"test\"")),
+        "a denial names the provider that refused: {text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("oauth2_gateway_authz_decisions_total{")
+            && l.contains("decision=\"allow\"")
+            && l.contains("provider=\"test\"")),
+        "{text}"
+    );
     assert!(
         text.contains("oauth2_gateway_authz_check_seconds"),
         "{text}"

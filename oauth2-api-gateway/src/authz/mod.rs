@@ -182,7 +182,12 @@ impl Check {
             return Decision::Allow { headers };
         }
         let (parts, body) = response.into_parts();
-        let error_kind = parts.extensions.get::<AuthError>().map(AuthError::kind);
+        let error = parts.extensions.get::<AuthError>();
+        let error_kind = error.map(AuthError::kind);
+        // The provider whose failure decided (the first tried), when one was tried.
+        let provider = error
+            .and_then(|e| e.attempts().next().map(|(name, _)| name.to_owned()))
+            .unwrap_or_default();
         // Rejection bodies are small and already in memory.
         let body = body
             .collect()
@@ -199,7 +204,7 @@ impl Check {
             started,
             decision,
             error_kind.map_or("denied", ErrorKind::as_str),
-            "",
+            &provider,
         );
         Decision::Deny {
             status: parts.status,
