@@ -13,6 +13,10 @@ pub(crate) struct Forwarding {
     /// claim name → header name
     pub(crate) claims: Vec<(String, HeaderName)>,
     pub(crate) payload_header: Option<HeaderName>,
+    /// The name of the provider that accepted the token.
+    pub(crate) provider_header: Option<HeaderName>,
+    /// The tenant, for a multi-tenant provider (empty otherwise).
+    pub(crate) tenant_header: Option<HeaderName>,
 }
 
 impl Forwarding {
@@ -33,6 +37,13 @@ impl Forwarding {
             let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload);
             out.push((name.clone(), HeaderValue::from_str(&encoded).ok()));
         }
+        if let Some(name) = &self.provider_header {
+            out.push((name.clone(), HeaderValue::from_str(user.provider()).ok()));
+        }
+        if let Some(name) = &self.tenant_header {
+            let tenant = user.tenant().and_then(|t| HeaderValue::from_str(t).ok());
+            out.push((name.clone(), tenant));
+        }
         out
     }
 
@@ -42,6 +53,8 @@ impl Forwarding {
             .iter()
             .map(|(_, h)| h)
             .chain(self.payload_header.iter())
+            .chain(self.provider_header.iter())
+            .chain(self.tenant_header.iter())
     }
 }
 

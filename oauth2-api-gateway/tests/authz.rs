@@ -457,7 +457,10 @@ async fn decisions_are_counted_and_timed() {
     assert_eq!(ask(&app, check(Some(&good)), LOCAL).await.status, 200);
     assert_eq!(ask(&app, check(None), LOCAL).await.status, 401);
     let other_audience = issuer.token().audience("someone-else").build();
-    assert_eq!(ask(&app, check(Some(&other_audience)), LOCAL).await.status, 401);
+    assert_eq!(
+        ask(&app, check(Some(&other_audience)), LOCAL).await.status,
+        401
+    );
     let res = app
         .clone()
         .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
@@ -477,19 +480,65 @@ async fn decisions_are_counted_and_timed() {
     assert!(line("allow", "allowed"), "{text}");
     assert!(line("deny", "missing_token"), "{text}");
     assert!(
-        text.lines().any(|l| l.starts_with("oauth2_gateway_authz_decisions_total{")
-            && l.contains("reason=\"invalid_audience\"")
-            && l.contains("provider=\"test\"")),
+        text.lines()
+            .any(|l| l.starts_with("oauth2_gateway_authz_decisions_total{")
+                && l.contains("reason=\"invalid_audience\"")
+                && l.contains("provider=\"test\"")),
         "a denial names the provider that refused: {text}"
     );
     assert!(
-        text.lines().any(|l| l.starts_with("oauth2_gateway_authz_decisions_total{")
-            && l.contains("decision=\"allow\"")
-            && l.contains("provider=\"test\"")),
+        text.lines()
+            .any(|l| l.starts_with("oauth2_gateway_authz_decisions_total{")
+                && l.contains("decision=\"allow\"")
+                && l.contains("provider=\"test\"")),
         "{text}"
     );
     assert!(
         text.contains("oauth2_gateway_authz_check_seconds"),
         "{text}"
+    );
+}
+
+/// A multi-tenant provider in the config file (`issuer` with `{tenantid}`, `tenants`), and the
+/// provider and tenant returned as headers (`forward_provider_header`, `forward_tenant_header`).
+#[tokio::test]
+async fn the_provider_and_the_tenant_are_returned_as_headers() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("authz-tenants");
+    let file = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nforward_provider_header = \"x-auth-provider\"\nforward_tenant_header = \"x-tenant\"\nextra_ca_files = [{:?}]\n\n[providers.entra]\nissuer = \"https://login.test/{{tenantid}}/v2.0\"\ntenants = [\"contoso\", \"fabrikam\"]\naudience = {AUD:?}\nkeys = {:?}\n\n[external_authorization]\nproxy = \"nginx\"\n",
+            jwks.ca_path().unwrap().display().to_string(),
+            jwks.jwks_url()
+        ),
+    );
+    let app = oauth2_api_gateway::router(&oauth2_api_gateway::load(&file).unwrap()).unwrap();
+    let check = |tenant: &str, tid: &str| {
+        let t = issuer
+            .token()
+            .issuer(&format!("https://login.test/{tenant}/v2.0"))
+            .claim("tid", json!(tid))
+            .audience(AUD)
+            .build();
+        Request::get("/auth")
+            .header("x-original-uri", "/a")
+            .header("authorization", format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let a = ask(&app, check("contoso", "contoso"), LOCAL).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.headers["x-auth-provider"], "entra");
+    assert_eq!(a.headers["x-tenant"], "contoso");
+    assert_eq!(
+        ask(&app, check("contoso", "fabrikam"), LOCAL).await.status,
+        401,
+        "iss and tid disagree"
+    );
+    assert_eq!(
+        ask(&app, check("other", "other"), LOCAL).await.status,
+        401,
+        "unlisted tenant"
     );
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     provider: Arc<str>,
+    tenant: Option<Arc<str>>,
     claims: Arc<Map<String, Value>>,
 }
 
@@ -16,8 +17,21 @@ impl Authenticated {
     pub(crate) fn new(provider: Arc<str>, claims: Map<String, Value>) -> Self {
         Self {
             provider,
+            tenant: None,
             claims: Arc::new(claims),
         }
+    }
+
+    pub(crate) fn with_tenant(mut self, tenant: Option<Arc<str>>) -> Self {
+        self.tenant = tenant;
+        self
+    }
+
+    /// For a multi-tenant provider (an issuer with `{tenantid}`), the tenant that issued the
+    /// token: its `tid`, which its `iss` was checked to name. `None` for other providers.
+    #[must_use]
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
     }
 
     /// A value as if `provider` had accepted a token with these `claims` (a JSON object), for

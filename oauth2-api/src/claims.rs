@@ -4,10 +4,47 @@ use serde_json::{Map, Value};
 
 use crate::error::{AuthError, ErrorKind};
 
+/// A multi-tenant issuer: `prefix{tenantid}suffix`, where the tenant is the token's own `tid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TenantIssuer {
+    pub(crate) prefix: String,
+    pub(crate) suffix: String,
+    /// The tenants accepted; `None`: any tenant.
+    pub(crate) allowed: Option<Vec<String>>,
+}
+
+/// The placeholder a multi-tenant issuer has in place of the tenant.
+pub(crate) const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+impl TenantIssuer {
+    /// The tenant of a token with issuer `iss` and these claims: the `tid` claim, when `iss`
+    /// is exactly the template with `tid` in place of the placeholder, and the tenant is
+    /// allowed. A token whose `iss` names one tenant and whose `tid` another is no one's.
+    pub(crate) fn tenant<'c>(&self, iss: &str, claims: &'c Map<String, Value>) -> Option<&'c str> {
+        let tid = claims.get("tid")?.as_str()?;
+        let valid = !tid.is_empty()
+            && tid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        let matches = iss.len() == self.prefix.len() + tid.len() + self.suffix.len()
+            && iss.starts_with(&self.prefix)
+            && iss.ends_with(&self.suffix)
+            && &iss[self.prefix.len()..self.prefix.len() + tid.len()] == tid;
+        let allowed = self
+            .allowed
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|t| t == tid));
+        (valid && matches && allowed).then_some(tid)
+    }
+}
+
 /// What a provider requires of a token's claims.
 #[derive(Debug, Clone)]
 pub(crate) struct ClaimRules {
+    /// The issuer, or for a multi-tenant provider its template (with `{tenantid}`).
     pub(crate) issuer: String,
+    /// Set for a multi-tenant issuer.
+    pub(crate) tenant: Option<TenantIssuer>,
     pub(crate) audiences: Vec<String>,
     pub(crate) leeway_secs: i64,
     pub(crate) required: Vec<String>,
@@ -89,7 +126,12 @@ pub(crate) fn check(
     now: i64,
 ) -> Result<(), AuthError> {
     match claims.get("iss") {
-        Some(Value::String(iss)) if *iss == rules.issuer => {}
+        Some(Value::String(iss)) if *iss == rules.issuer && rules.tenant.is_none() => {}
+        Some(Value::String(iss))
+            if rules
+                .tenant
+                .as_ref()
+                .is_some_and(|t| t.tenant(iss, claims).is_some()) => {}
         _ => {
             return Err(invalid(
                 ErrorKind::UnknownIssuer,
@@ -158,6 +200,7 @@ mod tests {
 
     fn rules() -> ClaimRules {
         ClaimRules {
+            tenant: None,
             issuer: "https://a.example".into(),
             audiences: vec!["api".into(), "api2".into()],
             leeway_secs: 60,
@@ -229,6 +272,9 @@ mod tests {
         assert_eq!(with("nbf", NOW + 61), Some(ErrorKind::NotYetValid));
         assert_eq!(with("nbf", NOW + 60), None);
         assert_eq!(with("iat", NOW + 61), Some(ErrorKind::NotYetValid));
+        // A provider whose clock runs a little ahead is within the leeway.
+        assert_eq!(with("iat", NOW + 60), None);
+        assert_eq!(with("iat", NOW + 5), None);
         assert_eq!(with("iat", NOW - 1000), None);
     }
 

@@ -1,4 +1,4 @@
-//! axum extractors (feature `axum`): [`Auth`], [`Claims<T>`](Claims), [`ProviderName`], and
+//! axum extractors (feature `axum`): [`Auth`], [`Claims<T>`](Claims), [`ProviderName`], [`Tenant`], and
 //! their `Option<_>` forms for routes where authentication is optional.
 
 use std::convert::Infallible;
@@ -208,6 +208,30 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for ProviderName {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         Ok(authenticated(parts).map(|a| ProviderName(a.provider().to_owned())))
+    }
+}
+
+/// The tenant of a token from a multi-tenant provider (an issuer with `{tenantid}`): its
+/// `tid`, which its `iss` was checked to name. `None` inside for other providers; a 500 without
+/// the layer, like [`ProviderName`].
+///
+/// ```
+/// use tower_oauth2_api::{ProviderName, Tenant};
+/// async fn handler(ProviderName(provider): ProviderName, Tenant(tenant): Tenant) -> String {
+///     format!("{provider}/{}", tenant.as_deref().unwrap_or("-"))
+/// }
+/// # let _ = axum::Router::<()>::new().route("/", axum::routing::get(handler));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Tenant {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        authenticated(parts)
+            .map(|a| Tenant(a.tenant().map(str::to_owned)))
+            .ok_or_else(|| AuthRejection::missing_layer("Tenant"))
     }
 }
 

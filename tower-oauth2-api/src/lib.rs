@@ -78,7 +78,7 @@ pub mod websocket;
 // The families' most used items, at the root too.
 pub use auth::{AuthLayer, AuthService, ResponseBody, ResponseFuture};
 #[cfg(feature = "axum")]
-pub use extract::{Auth, AuthRejection, Authorized, Claims, Policy, ProviderName};
+pub use extract::{Auth, AuthRejection, Authorized, Claims, Policy, ProviderName, Tenant};
 pub use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind, Provider};
 pub use path::{PathError, canonical_path, is_canonical_path};
 #[allow(deprecated)]

@@ -160,7 +160,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
     let forwarding = upstream::parse_forwarding(&ctx, &file)?;
     if upstream.is_none()
         && file.external_authorization.is_none()
-        && (!forwarding.claims.is_empty() || forwarding.payload_header.is_some())
+        && forwarding.header_names().next().is_some()
     {
         return Err(ctx.err(
             None,

@@ -156,6 +156,9 @@ fn build_provider(
             .collect::<Result<Vec<_>, _>>()?;
         b = b.algorithms(parsed);
     }
+    if let Some(t) = &p.tenants {
+        b = b.tenants(t.iter().cloned());
+    }
     if let Some(l) = p.leeway_seconds {
         b = b.leeway(Duration::from_secs(l));
     }

@@ -24,6 +24,8 @@ pub(super) struct FileConfig {
     #[serde(default)]
     pub(super) forward_claims: BTreeMap<String, String>,
     pub(super) forward_payload_header: Option<Spanned<String>>,
+    pub(super) forward_provider_header: Option<Spanned<String>>,
+    pub(super) forward_tenant_header: Option<Spanned<String>>,
     pub(super) cors: Option<Spanned<CorsConfig>>,
     pub(super) key_refresh_minutes: Option<Spanned<u64>>,
     pub(super) max_token_bytes: Option<usize>,
@@ -109,6 +111,7 @@ pub(super) enum OneOrMany {
 pub(super) struct ProviderConfig {
     pub(super) issuer: Option<Spanned<String>>,
     pub(super) audience: Option<Spanned<OneOrMany>>,
+    pub(super) tenants: Option<Vec<String>>,
     pub(super) keys: Option<Spanned<toml::Value>>,
     pub(super) key_refresh_minutes: Option<Spanned<u64>>,
     pub(super) algorithms: Option<Spanned<Vec<String>>>,

@@ -133,5 +133,23 @@ pub(super) fn parse_forwarding(ctx: &Ctx<'_>, file: &FileConfig) -> Result<Forwa
         reserved("forward_payload_header", &name)?;
         f.payload_header = Some(name);
     }
+    for (field, value, slot) in [
+        (
+            "forward_provider_header",
+            &file.forward_provider_header,
+            &mut f.provider_header,
+        ),
+        (
+            "forward_tenant_header",
+            &file.forward_tenant_header,
+            &mut f.tenant_header,
+        ),
+    ] {
+        if let Some(h) = value {
+            let name = header_name(ctx, field, h.get_ref())?;
+            reserved(field, &name)?;
+            *slot = Some(name);
+        }
+    }
     Ok(f)
 }

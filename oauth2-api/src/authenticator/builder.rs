@@ -179,7 +179,10 @@ impl AuthenticatorBuilder {
                     "two providers have this name",
                 ));
             }
-            by_issuer.entry(p.issuer().to_owned()).or_default().push(i);
+            // Multi-tenant providers are matched by their template, in the pipeline.
+            if p.rules.tenant.is_none() {
+                by_issuer.entry(p.issuer().to_owned()).or_default().push(i);
+            }
         }
         #[cfg(feature = "remote")]
         let mut clients = ClientCache::default();

@@ -142,8 +142,10 @@ impl Authenticator {
 
     /// Validates `token` (the part after `Bearer `).
     ///
-    /// Waits only when the token's provider has no keys yet (bounded by the first-load wait)
-    /// or names a `kid` that is not in the set (one rate-limited refresh, bounded wait).
+    /// Waits only when the token's provider has no keys yet (bounded by the first-load wait),
+    /// names a `kid` that is not in the set, or names one whose key does not verify the
+    /// signature (a key rotated under the same `kid`): one rate-limited refresh, shared by
+    /// concurrent requests, with a bounded wait, then one more try if the set changed.
     ///
     /// # Errors
     /// An [`AuthError`] whose [`kind`](AuthError::kind) says why.
@@ -160,6 +162,13 @@ impl Authenticator {
         // Several providers may share the issuer: wait for them together, so the bound is one
         // wait, not one per provider.
         let mut set = tokio::task::JoinSet::new();
+        let failed: Vec<(usize, u64)> = waits
+            .iter()
+            .filter_map(|&(i, w)| match w {
+                Wait::SameKid(key_set) => Some((i, key_set)),
+                _ => None,
+            })
+            .collect();
         for (i, wait) in waits {
             let Some(cache) = self.inner.entries[i].keys.live().cloned() else {
                 continue;
@@ -167,7 +176,7 @@ impl Authenticator {
             set.spawn(async move {
                 match wait {
                     Wait::FirstLoad => cache.wait_for_first_load().await,
-                    Wait::UnknownKid => cache.refresh_for_unknown_kid().await,
+                    Wait::UnknownKid | Wait::SameKid(_) => cache.refresh_for_unknown_kid().await,
                 }
             });
         }
@@ -175,7 +184,7 @@ impl Authenticator {
         // The same parsed token, once more, now failing with what is known.
         let now = self.inner.clock.now_unix();
         record(
-            self.finish(&mut compact, cache_key, now, Mode::Final)
+            self.finish(&mut compact, cache_key, now, Mode::Final(&failed))
                 .unwrap_or_else(|_| {
                     Err(AuthError::new(
                         ErrorKind::KeysUnavailable,
@@ -236,7 +245,7 @@ impl Authenticator {
         compact: &mut Compact<'_>,
         cache_key: Option<CacheKey>,
         now: i64,
-        mode: Mode,
+        mode: Mode<'_>,
     ) -> Result<Result<Authenticated, AuthError>, Vec<(usize, Wait)>> {
         let inner = &*self.inner;
         let caching = inner.token_cache.is_some() && cache_key.is_some();

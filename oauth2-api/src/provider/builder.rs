@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::algorithm::Algorithm;
-use crate::claims::ClaimRules;
+use crate::claims::{ClaimRules, TENANT_PLACEHOLDER, TenantIssuer};
 use crate::error::{ConfigError, ConfigField};
 use crate::keys::jwk::{parse_json, parse_pem};
 use crate::keys::{KeySet, KeySource, KeySpec, PreparedKey};
@@ -18,6 +18,7 @@ pub struct ProviderBuilder {
     name: String,
     issuer: Option<String>,
     audiences: Vec<String>,
+    tenants: Option<Vec<String>>,
     keys: Option<KeySpec>,
     algorithms: Option<Vec<Algorithm>>,
     leeway: Duration,
@@ -37,6 +38,7 @@ impl ProviderBuilder {
             name,
             issuer: None,
             audiences: Vec::new(),
+            tenants: None,
             keys: None,
             algorithms: None,
             leeway: Duration::from_secs(60),
@@ -52,8 +54,43 @@ impl ProviderBuilder {
     }
 
     /// The issuer: tokens must carry exactly this `iss` (no prefix or case folding).
+    ///
+    /// A multi-tenant provider (Microsoft Entra ID's `common` and `organizations` endpoints)
+    /// writes `{tenantid}` where the tenant goes:
+    /// `https://login.microsoftonline.com/{tenantid}/v2.0` (or the v1
+    /// `https://sts.windows.net/{tenantid}/`). A token is then accepted only when its `iss` is
+    /// exactly that template with the token's own `tid` claim in place of `{tenantid}`; a
+    /// token whose `iss` names one tenant and whose `tid` another is refused. Limit the
+    /// tenants with [`tenants`](Self::tenants). Without it, **any** tenant's tokens are
+    /// accepted: anyone can create a tenant, so the audience must be one only your
+    /// application's tokens carry (its application ID URI), and handlers that serve one
+    /// organisation must check [`Authenticated::tenant`](crate::Authenticated::tenant).
+    ///
+    /// ```
+    /// use oauth2_api::Provider;
+    /// # fn main() -> Result<(), oauth2_api::ConfigError> {
+    /// let entra = Provider::builder("entra")
+    ///     .issuer("https://login.microsoftonline.com/{tenantid}/v2.0")
+    ///     .tenants(["9188040d-6c67-4c5b-b112-36a304b66dad"])
+    ///     .audience("api://orders")
+    ///     .jwks_url("https://login.microsoftonline.com/common/discovery/v2.0/keys")
+    ///     .build()?;
+    /// # let _ = entra;
+    /// # Ok(()) }
+    /// ```
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The tenants a multi-tenant issuer (one with `{tenantid}`) accepts, by `tid`. Without
+    /// it, every tenant is accepted.
+    pub fn tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tenants = Some(tenants.into_iter().map(Into::into).collect());
         self
     }
 
@@ -205,6 +242,39 @@ impl ProviderBuilder {
             Some(_) => return Err(err(ConfigField::Issuer, "is empty".into())),
             None => return Err(err(ConfigField::Issuer, "is missing".into())),
         };
+        let tenant = match issuer.split_once(TENANT_PLACEHOLDER) {
+            None if self.tenants.is_some() => {
+                return Err(err(
+                    ConfigField::Issuer,
+                    "`tenants` needs a multi-tenant issuer, with `{tenantid}` in it".into(),
+                ));
+            }
+            None => None,
+            Some((_, rest)) if rest.contains(TENANT_PLACEHOLDER) => {
+                return Err(err(
+                    ConfigField::Issuer,
+                    "has `{tenantid}` more than once".into(),
+                ));
+            }
+            Some((prefix, suffix)) => {
+                if let Some(bad) = self.tenants.iter().flatten().find(|t| {
+                    t.is_empty()
+                        || !t
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+                }) {
+                    return Err(err(
+                        ConfigField::Issuer,
+                        format!("tenant `{bad}` is not a tenant id (letters, digits, `-._`)"),
+                    ));
+                }
+                Some(TenantIssuer {
+                    prefix: prefix.to_owned(),
+                    suffix: suffix.to_owned(),
+                    allowed: self.tenants.clone(),
+                })
+            }
+        };
         if self.audiences.is_empty() {
             return Err(err(
                 ConfigField::Audience,
@@ -275,6 +345,12 @@ impl ProviderBuilder {
                 KeysConfig::Url(url)
             }
             KeySpec::Source(source) => KeysConfig::Source(source),
+            KeySpec::Discover if tenant.is_some() => {
+                return Err(err(
+                    ConfigField::Keys,
+                    "a multi-tenant issuer cannot be discovered: give the shared JWKS URL".into(),
+                ));
+            }
             KeySpec::Discover => {
                 check_url(&issuer, self.allow_http).map_err(|m| {
                     err(
@@ -295,6 +371,7 @@ impl ProviderBuilder {
             name: Arc::from(name),
             rules: ClaimRules {
                 issuer,
+                tenant,
                 audiences: self.audiences,
                 leeway_secs,
                 required: self.required,

@@ -193,6 +193,18 @@ async fn tokens_are_never_logged() {
             ours.join("\n")
         );
     }
+    // A refusal says, at debug level, what was expected and what was seen.
+    assert!(
+        ours.iter().any(|l| l.starts_with("DEBUG")
+            && l.contains("token rejected")
+            && l.contains("kind=invalid_audience")
+            && l.contains("someone-else")
+            && l.contains("expected_aud=[\"api\"]")
+            && l.contains("alg=ES256")
+            && l.contains("kid=k1")),
+        "no audience refusal naming both audiences:\n{}",
+        ours.join("\n")
+    );
     for token in &seen {
         assert!(!log.contains(token.as_str()), "token logged: {token}");
         // No part of it either: the claims and the signature.

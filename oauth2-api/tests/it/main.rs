@@ -10,4 +10,6 @@ mod key_formats;
 mod lifecycle;
 mod logging;
 mod properties;
+mod rotation;
 mod sources;
+mod tenants;

@@ -107,3 +107,60 @@ async fn extractor_without_the_layer_is_a_500_that_names_the_layer() {
         "{body}"
     );
 }
+
+/// A multi-tenant provider: the handler sees the provider and the tenant the token's `iss`
+/// named (and its `tid` confirmed); a single-tenant provider has none.
+#[tokio::test]
+async fn the_tenant_of_a_multi_tenant_provider_reaches_the_handler() {
+    use oauth2_api::{Authenticator, Provider};
+    use tower_oauth2_api::Tenant;
+    let s = setup().await;
+    let entra = Provider::builder("entra")
+        .issuer("https://login.test/{tenantid}/v2.0")
+        .audience(AUD)
+        .jwks(s.issuer.jwks())
+        .build()
+        .unwrap();
+    let auth = Authenticator::builder()
+        .provider(entra)
+        .provider(provider("single", &s.issuer, &s.jwks.jwks_url()))
+        .build()
+        .unwrap();
+    let app = serve(
+        Router::new()
+            .route(
+                "/who",
+                get(
+                    |ProviderName(p): ProviderName, Tenant(t): Tenant| async move {
+                        format!("{p}/{}", t.as_deref().unwrap_or("-"))
+                    },
+                ),
+            )
+            .layer(AuthLayer::new(auth)),
+    )
+    .await;
+    let ask = |token: String| {
+        let url = app.url("/who");
+        async move {
+            crate::support::client()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let tenant_token = s
+        .issuer
+        .token()
+        .issuer("https://login.test/contoso-1/v2.0")
+        .claim("tid", "contoso-1".into())
+        .audience(AUD)
+        .build();
+    assert_eq!(ask(tenant_token).await, "entra/contoso-1");
+    let single = s.issuer.token().audience(AUD).build();
+    assert_eq!(ask(single).await, "single/-");
+}
