@@ -86,3 +86,50 @@ async fn preflights_are_answered_by_cors_before_the_rules() {
     let app = oauth2_api_gateway::router(&oauth2_api_gateway::load(&without).unwrap()).unwrap();
     assert_eq!(app.oneshot(preflight()).await.unwrap().status(), 400);
 }
+
+/// `keys = "file://..."` and `keys_file`: keys from a local file, followed when it changes.
+#[tokio::test]
+async fn keys_from_a_file_are_followed() {
+    use oauth2_api::Algorithm;
+    use oauth2_api::test_util::TestIssuer;
+    let issuer = TestIssuer::new("https://file.gw.test").with_key(Algorithm::ES256, "k1");
+    let dir = TempDir::new("router-keyfile");
+    let keys = dir.write("jwks.json", &issuer.jwks());
+    for (name, field) in [
+        ("url.toml", format!("keys = \"file://{}\"", keys.display())),
+        (
+            "field.toml",
+            format!("keys_file = {:?}", keys.display().to_string()),
+        ),
+    ] {
+        let file = dir.write(
+            name,
+            &format!(
+                "listen = \"127.0.0.1:0\"\n\n[providers.f]\nissuer = {:?}\naudience = \"a\"\n{field}\nkey_refresh_minutes = 1\n",
+                issuer.issuer()
+            ),
+        );
+        let app = oauth2_api_gateway::router(&oauth2_api_gateway::load(&file).unwrap()).unwrap();
+        let token = issuer.token().audience("a").build();
+        let res = app
+            .clone()
+            .oneshot(
+                Request::get("/x")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{name}");
+    }
+    let both = dir.write(
+        "both.toml",
+        &format!(
+            "[providers.f]\nissuer = \"https://i\"\naudience = \"a\"\nkeys = \"https://i/k\"\nkeys_file = {:?}\n",
+            keys.display().to_string()
+        ),
+    );
+    let e = oauth2_api_gateway::load(&both).unwrap_err().to_string();
+    assert!(e.contains("keys_file") && e.contains("not both"), "{e}");
+}

@@ -82,13 +82,16 @@ pub(super) fn build_authenticator(
 
 /// What the one-string `keys` field means, as `starlette-oauth2-api` read it: the word
 /// `discover` is OpenID Connect discovery, a string starting with `https://` (or `http://`,
-/// refused later unless allowed) is a JWKS URL, one starting with `-----BEGIN` is PEM, and
-/// anything else is a JSON key document. The only place a key string is sniffed.
+/// refused later unless allowed) is a JWKS URL, `file://` a local key file (polled), one
+/// starting with `-----BEGIN` is PEM, and anything else is a JSON key document. The only
+/// place a key string is sniffed.
 pub(crate) fn key_spec(text: &str) -> KeySpec {
     let trimmed = text.trim();
     let lower = trimmed.get(..8).unwrap_or(trimmed).to_ascii_lowercase();
     if trimmed == "discover" {
         KeySpec::Discover
+    } else if let Some(path) = trimmed.strip_prefix("file://") {
+        KeySpec::File(path.into())
     } else if lower.starts_with("https://") || lower.starts_with("http://") {
         KeySpec::Url(trimmed.to_owned())
     } else if trimmed.starts_with("-----BEGIN") {
@@ -113,6 +116,16 @@ fn build_provider(
         Some(OneOrMany::One(a)) => b = b.audience(a),
         Some(OneOrMany::Many(list)) => b = b.audiences(list.iter().cloned()),
         None => {}
+    }
+    if let Some(file) = &p.keys_file {
+        if p.keys.is_some() {
+            return Err(ctx.err(
+                Some(file.span()),
+                field("keys_file"),
+                "give `keys` or `keys_file`, not both",
+            ));
+        }
+        b = b.key_file(file.get_ref());
     }
     match p.keys.as_ref().map(Spanned::get_ref) {
         Some(toml::Value::String(s)) => b = b.keys(key_spec(s)),

@@ -113,6 +113,7 @@ pub(super) struct ProviderConfig {
     pub(super) audience: Option<Spanned<OneOrMany>>,
     pub(super) tenants: Option<Vec<String>>,
     pub(super) keys: Option<Spanned<toml::Value>>,
+    pub(super) keys_file: Option<Spanned<String>>,
     pub(super) key_refresh_minutes: Option<Spanned<u64>>,
     pub(super) algorithms: Option<Spanned<Vec<String>>>,
     pub(super) leeway_seconds: Option<u64>,

@@ -242,6 +242,9 @@ fn the_keys_string_is_read_as_the_seed_read_it() {
         KeySpec::Pem(_)
     ));
     assert!(matches!(key_spec("{\"keys\": []}"), KeySpec::Jwks(_)));
+    assert!(
+        matches!(key_spec("file:///etc/keys/jwks.json"), KeySpec::File(p) if p == std::path::Path::new("/etc/keys/jwks.json"))
+    );
     // Text that is none of those is a JSON document, and fails as one, naming the field.
     assert!(matches!(key_spec("discovery"), KeySpec::Jwks(_)));
     let e = error(&PROVIDER.replace("https://i/jwks", "not keys"));

@@ -75,6 +75,14 @@ impl Default for AuthenticatorBuilder {
 }
 
 impl AuthenticatorBuilder {
+    /// The largest key document accepted (from a URL or a file).
+    fn max_document_bytes(&self) -> usize {
+        #[cfg(feature = "remote")]
+        return self.http.max_bytes;
+        #[cfg(not(feature = "remote"))]
+        return 1024 * 1024;
+    }
+
     /// Adds a provider. Several may share an issuer (with different audiences); a token is
     /// tried only against the providers of its `iss`.
     pub fn provider(mut self, provider: Provider) -> Self {
@@ -187,9 +195,15 @@ impl AuthenticatorBuilder {
         #[cfg(feature = "remote")]
         let mut clients = ClientCache::default();
         let mut entries = Vec::with_capacity(self.providers.len());
+        let max_document_bytes = self.max_document_bytes();
         for provider in self.providers {
+            // A key file is polled on its own short interval, not the remote sources' one.
+            let default_interval = match provider.keys {
+                KeysConfig::File(_) => Some(crate::keys::FILE_POLL_INTERVAL),
+                _ => self.key_refresh,
+            };
             let policy = RefreshPolicy {
-                interval: provider.key_refresh.or(self.key_refresh),
+                interval: provider.key_refresh.or(default_interval),
                 max_staleness: provider.max_staleness,
                 ..self.policy.clone()
             };
@@ -200,6 +214,9 @@ impl AuthenticatorBuilder {
                     continue;
                 }
                 KeysConfig::Source(s) => Arc::clone(s),
+                KeysConfig::File(path) => {
+                    Arc::new(crate::keys::FileKeys::new(path.clone(), max_document_bytes))
+                }
                 #[cfg(feature = "remote")]
                 KeysConfig::Url(url) => {
                     let client = clients.get(&self.http, &provider)?;

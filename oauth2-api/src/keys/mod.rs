@@ -9,6 +9,7 @@ pub(crate) mod cache;
 mod der;
 #[cfg(feature = "remote")]
 mod discovery;
+mod file;
 #[cfg(feature = "remote")]
 pub(crate) mod http;
 pub(crate) mod jwk;
@@ -25,6 +26,8 @@ pub(crate) use der::spki as der_spki;
 pub(crate) use discovery::Discovery;
 #[cfg(feature = "remote")]
 pub use discovery::REDISCOVER_AFTER;
+pub use file::FILE_POLL_INTERVAL;
+pub(crate) use file::FileKeys;
 #[cfg(feature = "remote")]
 pub(crate) use http::HttpJwks;
 pub(crate) use key_set::KeySet;

@@ -34,6 +34,7 @@ impl KeyDocument {
 
     /// Sets the caching hint when there is one.
     #[must_use]
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn with_optional_max_age(mut self, max_age: Option<Duration>) -> Self {
         self.max_age = max_age;
         self

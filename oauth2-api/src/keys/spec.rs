@@ -1,6 +1,7 @@
 //! [`KeySpec`]: where a provider's keys come from, typed.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::source::KeySource;
@@ -41,6 +42,12 @@ pub enum KeySpec {
     Secret(Vec<u8>),
     /// A custom [`KeySource`], refreshed like a URL.
     Source(Arc<dyn KeySource>),
+    /// A local file holding a JWK set, a JWK, a `{"kid": "<PEM>"}` map, or PEM: read again
+    /// every [`FILE_POLL_INTERVAL`](super::FILE_POLL_INTERVAL) (or the provider's
+    /// `key_refresh`), swapped in whole when it changed; a file that breaks keeps the last good
+    /// keys and reports why (the warning log, the fetch metrics,
+    /// [`KeySetStatus::last_error`](crate::KeySetStatus::last_error)).
+    File(PathBuf),
 }
 
 impl fmt::Debug for KeySpec {
@@ -53,6 +60,7 @@ impl fmt::Debug for KeySpec {
             // Never the secret itself, nor its length.
             Self::Secret(_) => f.write_str("Secret(..)"),
             Self::Source(source) => f.debug_tuple("Source").field(source).finish(),
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
         }
     }
 }

@@ -162,6 +162,13 @@ impl ProviderBuilder {
         self
     }
 
+    /// Keys from a local file, read again every
+    /// [`FILE_POLL_INTERVAL`](crate::keys::FILE_POLL_INTERVAL) (or [`key_refresh`](Self::key_refresh)):
+    /// see [`KeySpec::File`].
+    pub fn key_file(self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.keys(KeySpec::File(path.into()))
+    }
+
     /// A custom [`KeySource`] (the seed's `get_keys`).
     pub fn key_source(self, source: impl KeySource) -> Self {
         self.keys(KeySpec::Source(Arc::new(source)))
@@ -345,6 +352,7 @@ impl ProviderBuilder {
                 KeysConfig::Url(url)
             }
             KeySpec::Source(source) => KeysConfig::Source(source),
+            KeySpec::File(path) => KeysConfig::File(path),
             KeySpec::Discover if tenant.is_some() => {
                 return Err(err(
                     ConfigField::Keys,

@@ -24,6 +24,8 @@ pub(crate) enum KeysConfig {
     Source(Arc<dyn KeySource>),
     /// OpenID Connect discovery from the issuer.
     Discover,
+    /// A local file, polled.
+    File(std::path::PathBuf),
 }
 
 /// A configured identity provider. Built with [`Provider::builder`].

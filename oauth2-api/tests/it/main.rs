@@ -6,6 +6,7 @@ mod cache;
 mod cross_check;
 mod discovery;
 mod fetching;
+mod files;
 mod key_formats;
 mod lifecycle;
 mod logging;

@@ -392,7 +392,10 @@ impl KeyCache {
                 delay
             }
             Err(reason) => {
-                let delay = retry_delay(*failures, random_unit());
+                // Never later than the regular interval (a key file polled every few seconds
+                // is read again as soon after a fix).
+                let delay = retry_delay(*failures, random_unit())
+                    .min(self.policy.interval.unwrap_or(Duration::MAX));
                 *failures = failures.saturating_add(1);
                 tracing::warn!(
                     provider = %self.provider,
