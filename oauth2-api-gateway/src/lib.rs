@@ -21,12 +21,13 @@ mod echo;
 mod forwarding;
 mod listener;
 mod proxy;
+mod reload;
 mod server;
 mod tls;
 #[cfg(feature = "dev-tools")]
 pub mod token_cmd;
 
-pub use config::{FileError, Limits, Plan, load};
+pub use config::{FileError, Limits, Plan, load, reload};
 pub use listener::{run, run_tls};
 pub use server::{check_file, router, serve_file};
 pub use tls::ServerTls;

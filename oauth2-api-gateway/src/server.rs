@@ -39,7 +39,7 @@ pub fn check_file(path: &Path) -> Result<ExitCode, String> {
 pub async fn serve_file(path: &Path) -> Result<ExitCode, String> {
     let plan = config::load(path).map_err(|e| e.to_string())?;
     let listener = bind(plan.listen, "listen (in the config file)").await?;
-    serve_plan(plan, listener).await?;
+    serve_reloadable(path.to_path_buf(), plan, listener).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -158,6 +158,25 @@ fn metrics_handle() -> Result<metrics_exporter_prometheus::PrometheusHandle, Str
     metrics::set_global_recorder(recorder)
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+/// Like [`serve_plan`], and reloads `path` on `SIGHUP` (see `reload.rs`).
+async fn serve_reloadable(
+    path: std::path::PathBuf,
+    plan: Plan,
+    listener: TcpListener,
+) -> Result<(), String> {
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %local, mode = plan.mode(), "gateway listening");
+    let scheme = if plan.tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{local}");
+    let serving = crate::reload::Reloadable::new(router(&plan)?);
+    let (limits, tls) = (plan.limits, plan.tls.clone());
+    let reloads = tokio::spawn(crate::reload::on_sighup(path, plan, serving.clone()));
+    crate::listener::run_tls(listener, serving.router(), limits, tls, shutdown_signal()).await;
+    reloads.abort();
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Prints the `listening on` line and serves `plan` on `listener` until SIGTERM or Ctrl-C.

@@ -128,7 +128,23 @@ pub fn load(path: &Path) -> Result<Plan, FileError> {
     parse(path, &text)
 }
 
+/// Reads and checks a config file again, for a reload: like [`load`], but the providers
+/// whose keys come from the same place as in `previous` keep their loaded key sets (no
+/// refetch storm). `previous` is not changed; on error it stays the one to serve.
+///
+/// # Errors
+/// As [`load`].
+pub fn reload(path: &Path, previous: &Plan) -> Result<Plan, FileError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| FileError::unreadable(path, &e.to_string()))?;
+    parse_with(path, &text, Some(&previous.authenticator))
+}
+
 pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
+    parse_with(path, text, None)
+}
+
+fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<Plan, FileError> {
     let ctx = Ctx { path, text };
     let file: FileConfig = toml::from_str(text).map_err(|e| {
         let message = e.message().to_owned();
@@ -271,7 +287,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Plan, FileError> {
     let rules = rules::parse_rules(&ctx, &file, metrics_path.as_ref())?;
     let limits = limits::parse(&ctx, &file)?;
 
-    let authenticator = providers::build_authenticator(&ctx, &file)?;
+    let authenticator = providers::build_authenticator(&ctx, &file, reuse)?;
     Ok(Plan {
         listen,
         upstream,

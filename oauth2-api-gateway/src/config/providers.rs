@@ -12,6 +12,7 @@ use super::schema::{FileConfig, OneOrMany, ProviderConfig};
 pub(super) fn build_authenticator(
     ctx: &Ctx<'_>,
     file: &FileConfig,
+    reuse: Option<&Authenticator>,
 ) -> Result<Authenticator, FileError> {
     let Some(providers) = &file.providers else {
         return Err(ctx.err(
@@ -28,6 +29,10 @@ pub(super) fn build_authenticator(
         ));
     }
     let mut builder = Authenticator::builder();
+    if let Some(previous) = reuse {
+        // A reload keeps the key sets of providers whose keys come from the same place.
+        builder = builder.reuse_keys_from(previous);
+    }
     if let Some(m) = &file.key_refresh_minutes {
         if *m.get_ref() == 0 {
             return Err(ctx.err(

@@ -64,11 +64,20 @@ impl Gateway {
 
 /// Starts `serve --config` and waits for its "listening on" line.
 pub fn start(config: &Path) -> Gateway {
+    start_with(config, Stdio::null())
+}
+
+/// Like [`start`], with the log (stderr) written to `log`.
+pub fn start_logging(config: &Path, log: &Path) -> Gateway {
+    start_with(config, Stdio::from(std::fs::File::create(log).unwrap()))
+}
+
+fn start_with(config: &Path, stderr: Stdio) -> Gateway {
     let mut child = Command::new(bin())
         .args(["serve", "--config"])
         .arg(config)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();

@@ -57,6 +57,8 @@ pub struct AuthenticatorBuilder {
     policy: RefreshPolicy,
     #[cfg(feature = "remote")]
     http: crate::keys::http::HttpSettings,
+    /// An authenticator whose live key sets may be kept (see `reuse_keys_from`).
+    reuse: Option<Authenticator>,
 }
 
 impl Default for AuthenticatorBuilder {
@@ -70,11 +72,43 @@ impl Default for AuthenticatorBuilder {
             policy: RefreshPolicy::default(),
             #[cfg(feature = "remote")]
             http: crate::keys::http::HttpSettings::default(),
+            reuse: None,
         }
     }
 }
 
 impl AuthenticatorBuilder {
+    /// Keeps `old`'s loaded key sets (and their refresh tasks) for each provider of this
+    /// builder whose keys come from the same place in the same way: same name, issuer,
+    /// algorithms, key source (URL, file, discovery, or the very same custom source), HTTP
+    /// settings and refresh policy. A configuration reload then fetches only the keys of
+    /// providers that changed, instead of every provider at once. Providers with inline keys
+    /// are simply built again (nothing to fetch).
+    pub fn reuse_keys_from(mut self, old: &Authenticator) -> Self {
+        self.reuse = Some(old.clone());
+        self
+    }
+
+    /// What must be equal for a live key set to be kept across builds.
+    fn key_fingerprint(&self, provider: &Provider, policy: &RefreshPolicy) -> String {
+        let source = match &provider.keys {
+            KeysConfig::Source(s) => format!("source@{:p}", Arc::as_ptr(s)),
+            other => format!("{other:?}"),
+        };
+        #[cfg(feature = "remote")]
+        let http = format!("{:?}", self.http);
+        #[cfg(not(feature = "remote"))]
+        let http = String::new();
+        format!(
+            "{}|{}|{:?}|{source}|{}|{:?}|{policy:?}|{http}",
+            provider.name(),
+            provider.issuer(),
+            provider.algorithms,
+            provider.allow_http,
+            provider.extra_roots,
+        )
+    }
+
     /// The largest key document accepted (from a URL or a file).
     fn max_document_bytes(&self) -> usize {
         #[cfg(feature = "remote")]
@@ -163,7 +197,7 @@ impl AuthenticatorBuilder {
     /// # Errors
     /// No providers, two providers with one name, a zero token size, or an HTTP client that
     /// cannot be built (an invalid extra CA).
-    pub fn build(self) -> Result<Authenticator, ConfigError> {
+    pub fn build(mut self) -> Result<Authenticator, ConfigError> {
         if self.providers.is_empty() {
             return Err(ConfigError::new(
                 None,
@@ -195,8 +229,10 @@ impl AuthenticatorBuilder {
         #[cfg(feature = "remote")]
         let mut clients = ClientCache::default();
         let mut entries = Vec::with_capacity(self.providers.len());
+        let mut fingerprints = Vec::with_capacity(self.providers.len());
         let max_document_bytes = self.max_document_bytes();
-        for provider in self.providers {
+        let providers = std::mem::take(&mut self.providers);
+        for provider in providers {
             // A key file is polled on its own short interval, not the remote sources' one.
             let default_interval = match provider.keys {
                 KeysConfig::File(_) => Some(crate::keys::FILE_POLL_INTERVAL),
@@ -207,12 +243,28 @@ impl AuthenticatorBuilder {
                 max_staleness: provider.max_staleness,
                 ..self.policy.clone()
             };
+            if let KeysConfig::Fixed(keys) = &provider.keys {
+                let keys = KeyStore::Fixed(Arc::clone(keys));
+                entries.push(Entry { provider, keys });
+                fingerprints.push(None);
+                continue;
+            }
+            let fingerprint = self.key_fingerprint(&provider, &policy);
+            let kept = self
+                .reuse
+                .as_ref()
+                .and_then(|old| old.live_keys(&fingerprint));
+            if let Some(cache) = kept {
+                tracing::debug!(provider = %provider.name(), "key set kept from the previous configuration");
+                entries.push(Entry {
+                    provider,
+                    keys: KeyStore::Live(cache),
+                });
+                fingerprints.push(Some(fingerprint));
+                continue;
+            }
             let source: Arc<dyn KeySource> = match &provider.keys {
-                KeysConfig::Fixed(keys) => {
-                    let keys = KeyStore::Fixed(Arc::clone(keys));
-                    entries.push(Entry { provider, keys });
-                    continue;
-                }
+                KeysConfig::Fixed(_) => unreachable!("handled above"),
                 KeysConfig::Source(s) => Arc::clone(s),
                 KeysConfig::File(path) => {
                     Arc::new(crate::keys::FileKeys::new(path.clone(), max_document_bytes))
@@ -260,9 +312,11 @@ impl AuthenticatorBuilder {
                 provider,
                 keys: KeyStore::Live(Arc::new(cache)),
             });
+            fingerprints.push(Some(fingerprint));
         }
         let auth = Authenticator::from_parts(
             entries,
+            fingerprints,
             by_issuer,
             TokenCache::new(self.token_cache_entries),
             self.clock,

@@ -76,6 +76,9 @@ pub struct Authenticator {
 
 struct Inner {
     entries: Vec<Entry>,
+    /// Per entry, what its live key set was built from (`None`: inline keys), so that a new
+    /// authenticator can keep the sets that did not change (`reuse_keys_from`).
+    fingerprints: Vec<Option<String>>,
     token_cache: Option<TokenCache>,
     by_issuer: HashMap<String, Vec<usize>>,
     clock: Arc<dyn Clock>,
@@ -113,6 +116,7 @@ enum Pass<'a> {
 impl Authenticator {
     fn from_parts(
         entries: Vec<Entry>,
+        fingerprints: Vec<Option<String>>,
         by_issuer: HashMap<String, Vec<usize>>,
         token_cache: Option<TokenCache>,
         clock: Arc<dyn Clock>,
@@ -121,6 +125,7 @@ impl Authenticator {
         Self {
             inner: Arc::new(Inner {
                 entries,
+                fingerprints,
                 token_cache,
                 by_issuer,
                 clock,
@@ -311,6 +316,16 @@ impl Authenticator {
         }
     }
 
+    /// The live key set built from `fingerprint`, if this authenticator has one.
+    fn live_keys(&self, fingerprint: &str) -> Option<Arc<crate::keys::cache::KeyCache>> {
+        let i = self
+            .inner
+            .fingerprints
+            .iter()
+            .position(|f| f.as_deref() == Some(fingerprint))?;
+        self.inner.entries.get(i)?.keys.live().cloned()
+    }
+
     fn ensure_started(&self) {
         if self.inner.started.load(Ordering::Acquire) {
             return;
@@ -323,8 +338,9 @@ impl Authenticator {
         }
         for entry in &self.inner.entries {
             if let Some(cache) = entry.keys.live() {
-                // The task ends by itself once the cache is dropped (no handle kept).
-                drop(handle.spawn(cache.runner()));
+                // Once per cache, even when a later authenticator keeps it; the task ends by
+                // itself once the cache is dropped (no handle kept).
+                cache.start(&handle);
             }
         }
     }

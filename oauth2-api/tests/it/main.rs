@@ -11,6 +11,7 @@ mod key_formats;
 mod lifecycle;
 mod logging;
 mod properties;
+mod reuse;
 mod rotation;
 mod sources;
 mod tenants;

@@ -133,6 +133,9 @@ pub(crate) struct KeyCache {
     /// Everything else the refresher and the unknown-`kid` path change, under one lock that is
     /// never held across an await.
     state: Mutex<State>,
+    /// Whether the background runner was spawned (once per cache, however many
+    /// authenticators share it).
+    started: std::sync::atomic::AtomicBool,
 }
 
 impl KeyCache {
@@ -153,6 +156,7 @@ impl KeyCache {
             epoch: Instant::now(),
             generation: watch::Sender::new(0),
             fetching: tokio::sync::Mutex::new(()),
+            started: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(State {
                 last_unknown_kid_refresh: None,
                 unknown_kid_in_flight: false,
@@ -344,6 +348,13 @@ impl KeyCache {
     pub(crate) fn record_age(&self) {
         if let Some(age) = self.age() {
             crate::observe::key_set_age(&self.provider, age);
+        }
+    }
+
+    /// Spawns the background runner on `handle`, once.
+    pub(crate) fn start(self: &Arc<Self>, handle: &tokio::runtime::Handle) {
+        if !self.started.swap(true, Ordering::AcqRel) {
+            drop(handle.spawn(self.runner()));
         }
     }
 
