@@ -153,7 +153,7 @@ pub async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, String> 
         tls: None,
         authenticator,
     };
-    let result = server::serve_plan(gateway, listener).await;
+    let result = server::serve_plan(gateway, listener, None).await;
     drop(jwks);
     result.map(|()| ExitCode::SUCCESS)
 }

@@ -39,7 +39,7 @@ pub fn check_file(path: &Path) -> Result<ExitCode, String> {
 pub async fn serve_file(path: &Path) -> Result<ExitCode, String> {
     let plan = config::load(path).map_err(|e| e.to_string())?;
     let listener = bind(plan.listen, "listen (in the config file)").await?;
-    serve_reloadable(path.to_path_buf(), plan, listener).await?;
+    serve_plan(plan, listener, Some(path.to_path_buf())).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -160,11 +160,12 @@ fn metrics_handle() -> Result<metrics_exporter_prometheus::PrometheusHandle, Str
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
-/// Like [`serve_plan`], and reloads `path` on `SIGHUP` (see `reload.rs`).
-async fn serve_reloadable(
-    path: std::path::PathBuf,
+/// Prints the `listening on` line and serves `plan` on `listener` until SIGTERM or Ctrl-C;
+/// with `reload_from`, that file is read again on `SIGHUP` (see `reload.rs`).
+pub(crate) async fn serve_plan(
     plan: Plan,
     listener: TcpListener,
+    reload_from: Option<std::path::PathBuf>,
 ) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(address = %local, mode = plan.mode(), "gateway listening");
@@ -172,28 +173,12 @@ async fn serve_reloadable(
     println!("listening on {scheme}://{local}");
     let serving = crate::reload::Reloadable::new(router(&plan)?);
     let (limits, tls) = (plan.limits, plan.tls.clone());
-    let reloads = tokio::spawn(crate::reload::on_sighup(path, plan, serving.clone()));
+    let reloads =
+        reload_from.map(|path| tokio::spawn(crate::reload::on_sighup(path, plan, serving.clone())));
     crate::listener::run_tls(listener, serving.router(), limits, tls, shutdown_signal()).await;
-    reloads.abort();
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Prints the `listening on` line and serves `plan` on `listener` until SIGTERM or Ctrl-C.
-pub(crate) async fn serve_plan(plan: Plan, listener: TcpListener) -> Result<(), String> {
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(address = %local, mode = plan.mode(), "gateway listening");
-    let scheme = if plan.tls.is_some() { "https" } else { "http" };
-    println!("listening on {scheme}://{local}");
-    let app = router(&plan)?;
-    crate::listener::run_tls(
-        listener,
-        app,
-        plan.limits,
-        plan.tls.clone(),
-        shutdown_signal(),
-    )
-    .await;
+    if let Some(task) = reloads {
+        task.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }
