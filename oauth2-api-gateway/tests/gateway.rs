@@ -622,6 +622,14 @@ async fn metrics_path_exposes_prometheus_text_and_discovery_config_works() {
         text.contains("oauth2_api_key_fetch_duration_seconds"),
         "{text}"
     );
+    assert!(
+        has(
+            "oauth2_api_key_fetch_last_ok{",
+            &["provider=\"test\""],
+            Some("1")
+        ),
+        "{text}"
+    );
     assert_eq!(server.discovery_count(), 1);
 }
 

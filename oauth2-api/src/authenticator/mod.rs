@@ -155,9 +155,21 @@ impl Authenticator {
     /// # Errors
     /// An [`AuthError`] whose [`kind`](AuthError::kind) says why.
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        use tracing::Instrument as _;
+        let span = validation_span();
+        self.authenticate_in_span(token, &span)
+            .instrument(span.clone())
+            .await
+    }
+
+    async fn authenticate_in_span(
+        &self,
+        token: &str,
+        span: &tracing::Span,
+    ) -> Result<Authenticated, AuthError> {
         self.ensure_started();
         let (mut compact, cache_key, waits) = match self.first_pass(token) {
-            Pass::Done(result) => return record(result),
+            Pass::Done(result) => return record(result, span),
             Pass::Wait {
                 compact,
                 cache_key,
@@ -196,6 +208,7 @@ impl Authenticator {
                         "signing keys are not available",
                     ))
                 }),
+            span,
         )
     }
 
@@ -206,10 +219,15 @@ impl Authenticator {
     /// in memory costs no allocation for a future.
     #[must_use]
     pub fn try_authenticate(&self, token: &str) -> Option<Result<Authenticated, AuthError>> {
+        let span = validation_span();
+        let _entered = span.enter();
         self.ensure_started();
         match self.first_pass(token) {
-            Pass::Done(result) => Some(record(result)),
-            Pass::Wait { .. } => None,
+            Pass::Done(result) => Some(record(result, &span)),
+            Pass::Wait { .. } => {
+                span.record("outcome", "needs_keys");
+                None
+            }
         }
     }
 
@@ -347,7 +365,20 @@ impl Authenticator {
 }
 
 /// Counts a final validation result: `oauth2_api_validations_total{provider, outcome}`.
-fn record(result: Result<Authenticated, AuthError>) -> Result<Authenticated, AuthError> {
+/// The span of one validation (`oauth2_api.validate`, debug level): `provider` and `outcome`
+/// (`valid`, or the refusal's `ErrorKind` name) are recorded when it ends; never the token.
+fn validation_span() -> tracing::Span {
+    tracing::debug_span!(
+        "oauth2_api.validate",
+        provider = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    )
+}
+
+fn record(
+    result: Result<Authenticated, AuthError>,
+    span: &tracing::Span,
+) -> Result<Authenticated, AuthError> {
     let (provider, outcome): (Arc<str>, &'static str) = match &result {
         Ok(a) => (a.provider_arc(), "valid"),
         Err(e) => (
@@ -358,5 +389,9 @@ fn record(result: Result<Authenticated, AuthError>) -> Result<Authenticated, Aut
         ),
     };
     crate::observe::validation(&provider, outcome);
+    if !span.is_disabled() {
+        span.record("provider", &*provider);
+        span.record("outcome", outcome);
+    }
     result
 }

@@ -193,6 +193,24 @@ async fn tokens_are_never_logged() {
             ours.join("\n")
         );
     }
+    // Spans: one per validation, one per key fetch, with their outcome (never the token).
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("span ") && l.contains("oauth2_api.validate")),
+        "no validation span"
+    );
+    assert!(
+        ours.iter()
+            .any(|l| l.starts_with("span ") && l.contains("oauth2_api.key_fetch")),
+        "no key fetch span for this provider"
+    );
+    for outcome in ["valid", "invalid_audience", "expired", "loaded", "failed"] {
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with("record:") && l.contains(&format!("outcome={outcome}"))),
+            "no span recorded outcome={outcome}"
+        );
+    }
     // A refusal says, at debug level, what was expected and what was seen.
     assert!(
         ours.iter().any(|l| l.starts_with("DEBUG")

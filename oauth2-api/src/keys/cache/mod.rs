@@ -282,6 +282,18 @@ impl KeyCache {
     }
 
     async fn fetch_and_swap(&self) -> Result<Option<Duration>, String> {
+        use tracing::Instrument as _;
+        // One span per fetch (`oauth2_api.key_fetch`, info level): the provider, and the
+        // outcome (`loaded`, `unchanged` or `failed`) when it ends.
+        let span = tracing::info_span!(
+            "oauth2_api.key_fetch",
+            provider = %self.provider,
+            outcome = tracing::field::Empty,
+        );
+        self.fetch_and_swap_in(span.clone()).instrument(span).await
+    }
+
+    async fn fetch_and_swap_in(&self, span: tracing::Span) -> Result<Option<Duration>, String> {
         let source = &self.source;
         let provider = self.provider.to_string();
         tracing::debug!(provider, "fetching keys");
@@ -313,6 +325,14 @@ impl KeyCache {
         .await;
         let elapsed = started.elapsed();
         crate::observe::key_fetch(&provider, elapsed, result.is_ok());
+        span.record(
+            "outcome",
+            match &result {
+                Ok((_, Some(_))) => "loaded",
+                Ok((_, None)) => "unchanged",
+                Err(_) => "failed",
+            },
+        );
         let (max_age, keys) = result?;
         let loaded = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
         let Some(keys) = keys else {
