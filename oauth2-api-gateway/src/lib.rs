@@ -23,6 +23,7 @@ mod listener;
 mod proxy;
 mod reload;
 mod server;
+pub mod telemetry;
 mod tls;
 #[cfg(feature = "dev-tools")]
 pub mod token_cmd;

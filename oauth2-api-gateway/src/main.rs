@@ -59,21 +59,70 @@ enum Command {
     Token(token_cmd::TokenCommand),
 }
 
-fn init_logging(format: LogFormat) {
+/// What must live until the end of `main` (the OTLP exporter flushes when dropped).
+#[cfg(feature = "otlp")]
+type LoggingGuard = Option<oauth2_api_gateway::telemetry::OtlpGuard>;
+#[cfg(not(feature = "otlp"))]
+type LoggingGuard = ();
+
+/// Logs to stderr (human or JSON lines), plus, with a `[telemetry]` section in the config
+/// file of `serve`, spans exported over OTLP.
+fn init_logging(
+    format: LogFormat,
+    telemetry: Option<&oauth2_api_gateway::telemetry::Telemetry>,
+) -> Result<LoggingGuard, String> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().init(),
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Human => fmt.boxed(),
+        LogFormat::Json => fmt.json().boxed(),
+    };
+    let registry = tracing_subscriber::registry().with(fmt.with_filter(filter));
+    #[cfg(feature = "otlp")]
+    {
+        let Some(telemetry) = telemetry else {
+            registry.init();
+            return Ok(None);
+        };
+        let (layer, guard) = oauth2_api_gateway::telemetry::otlp_layer(telemetry)?;
+        registry.with(layer).init();
+        Ok(Some(guard))
+    }
+    #[cfg(not(feature = "otlp"))]
+    {
+        // The config check refuses a `[telemetry]` section in a build without `otlp`.
+        let _ = telemetry;
+        registry.init();
+        Ok(())
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let telemetry = match &cli.command {
+        Some(Command::Serve {
+            config,
+            check: false,
+        }) => match oauth2_api_gateway::telemetry::read_telemetry(config) {
+            Ok(t) => t,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    let _guard = match init_logging(cli.log_format, telemetry.as_ref()) {
+        Ok(guard) => guard,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         // Outside any runtime: checking a file starts nothing (no key fetch).
         Some(Command::Serve {

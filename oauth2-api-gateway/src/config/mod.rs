@@ -284,6 +284,11 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
         None => None,
         Some(section) => Some(authz::parse(&ctx, &file, section, metrics_path.as_ref())?),
     };
+    if let Some(t) = &file.telemetry {
+        t.get_ref()
+            .check()
+            .map_err(|e| ctx.err(Some(t.span()), "telemetry", e))?;
+    }
     let rules = rules::parse_rules(&ctx, &file, metrics_path.as_ref())?;
     let limits = limits::parse(&ctx, &file)?;
 

@@ -51,6 +51,7 @@ pub(super) struct FileConfig {
     #[serde(default)]
     pub(super) routes: Vec<Spanned<RouteConfig>>,
     pub(super) external_authorization: Option<Spanned<AuthzConfig>>,
+    pub(super) telemetry: Option<Spanned<crate::telemetry::Telemetry>>,
     pub(super) providers: Option<Spanned<BTreeMap<String, Spanned<ProviderConfig>>>>,
 }
 

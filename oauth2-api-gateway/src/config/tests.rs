@@ -253,3 +253,19 @@ fn the_keys_string_is_read_as_the_seed_read_it() {
         "{e}"
     );
 }
+
+#[test]
+fn the_telemetry_section_is_checked() {
+    let e = error(&format!(
+        "{PROVIDER}\n[telemetry]\notlp_endpoint = \"ftp://collector\"\n"
+    ));
+    assert!(e.contains("`telemetry`") && e.contains("http://"), "{e}");
+    let e = error(&format!(
+        "{PROVIDER}\n[telemetry]\notlp_endpoint = \"http://c:4318/v1/traces\"\nfilter = \"=\"\n"
+    ));
+    assert!(e.contains("filter"), "{e}");
+    let e = error(&format!(
+        "{PROVIDER}\n[telemetry]\nendpoint = \"http://c\"\n"
+    ));
+    assert!(e.contains("endpoint"), "{e}");
+}
