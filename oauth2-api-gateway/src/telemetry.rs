@@ -7,7 +7,7 @@
 //! [telemetry]
 //! otlp_endpoint = "http://127.0.0.1:4318/v1/traces"   # the collector's OTLP/HTTP traces URL
 //! service_name = "oauth2-api-gateway"                 # the default
-//! filter = "info,oauth2_api=debug"                    # which spans (the default)
+//! filter = "info,oauth2_api=debug,tower_oauth2_api=debug"  # which spans (the default)
 //! ```
 
 use std::path::Path;
@@ -33,7 +33,7 @@ fn default_service_name() -> String {
 }
 
 fn default_filter() -> String {
-    "info,oauth2_api=debug".to_owned()
+    "info,oauth2_api=debug,tower_oauth2_api=debug".to_owned()
 }
 
 impl Telemetry {

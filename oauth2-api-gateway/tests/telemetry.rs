@@ -81,6 +81,9 @@ async fn spans_reach_an_otlp_collector_without_tokens() {
     for expected in [
         "oauth2_api.validate",
         "oauth2_api.key_fetch",
+        "tower_oauth2_api.authenticate",
+        "token_source",
+        "\"header\"",
         "\"valid\"",
         "invalid_audience",
         "gw-under-test",

@@ -121,10 +121,12 @@ where
         requirement: Option<Arc<Requirement>>,
         request: Request<ReqBody>,
         service: S,
+        span: tracing::Span,
     ) -> Self {
+        use tracing::Instrument as _;
         let authenticator = config.authenticator.clone();
         let authenticating: Authenticating =
-            Box::pin(async move { authenticator.authenticate(&token).await });
+            Box::pin(async move { authenticator.authenticate(&token).await }.instrument(span));
         Self {
             state: State::Waiting {
                 authenticating,

@@ -96,8 +96,9 @@ where
         if config.is_public(req.method(), req.uri()) {
             return ResponseFuture::inner(self.inner.call(req));
         }
-        let token = match source::extract(&config.sources, req.headers(), req.uri()) {
-            Ok(token) => token,
+        let (token, token_source) = match source::extract(&config.sources, req.headers(), req.uri())
+        {
+            Ok(found) => found,
             Err(e)
                 if config.optional && !rule_needs_token && e.kind() == ErrorKind::MissingToken =>
             {
@@ -112,7 +113,13 @@ where
                 ));
             }
         };
-        match config.authenticator.try_authenticate(&token) {
+        // The request's span (debug level): where its token came from; the core's
+        // `oauth2_api.validate` span, with the provider and the outcome, is its child.
+        let span = tracing::debug_span!("tower_oauth2_api.authenticate", token_source);
+        let entered = span.enter();
+        let attempt = config.authenticator.try_authenticate(&token);
+        drop(entered);
+        match attempt {
             Some(Ok(authenticated)) => {
                 if let Some(Err(denied)) = requirement.as_ref().map(|r| r.verify(&authenticated)) {
                     return ResponseFuture::rejected(reject(
@@ -134,7 +141,7 @@ where
                 let token = token.into_owned();
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::waiting(Arc::clone(config), token, requirement, req, inner)
+                ResponseFuture::waiting(Arc::clone(config), token, requirement, req, inner, span)
             }
         }
     }

@@ -64,6 +64,17 @@ impl fmt::Debug for TokenSource {
 }
 
 impl TokenSource {
+    /// A short name for spans and logs: `header`, `cookie`, `query`, `websocket`, `custom`.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::AuthorizationHeader => "header",
+            Self::Cookie(_) => "cookie",
+            Self::QueryParameter => "query",
+            Self::WebSocketProtocol => "websocket",
+            Self::Custom(_) => "custom",
+        }
+    }
+
     /// A custom extractor.
     pub fn custom(extractor: impl TokenExtractor) -> Self {
         Self::Custom(Arc::new(extractor))
@@ -271,22 +282,22 @@ fn subprotocol(headers: &HeaderMap) -> Option<&str> {
     protocols.next()
 }
 
-/// The token of a request from `sources`: none found is [`ErrorKind::MissingToken`], two
-/// different ones are [`ErrorKind::InvalidRequest`].
+/// The token of a request from `sources`, with the kind of the first source that had it: none
+/// found is [`ErrorKind::MissingToken`], two different ones are [`ErrorKind::InvalidRequest`].
 pub(crate) fn extract<'a>(
     sources: &[TokenSource],
     headers: &'a HeaderMap,
     uri: &'a Uri,
-) -> Result<Cow<'a, str>, AuthError> {
-    let mut found: Option<Cow<'a, str>> = None;
+) -> Result<(Cow<'a, str>, &'static str), AuthError> {
+    let mut found: Option<(Cow<'a, str>, &'static str)> = None;
     for source in sources {
         let Some(result) = source.find(headers, uri) else {
             continue;
         };
         let token = result?;
         match &found {
-            None => found = Some(token),
-            Some(previous) if *previous == token => {}
+            None => found = Some((token, source.kind())),
+            Some((previous, _)) if *previous == token => {}
             Some(_) => {
                 return Err(AuthError::new(
                     ErrorKind::InvalidRequest,

@@ -25,7 +25,11 @@ fn sources_are_read_in_order_and_conflicts_are_400() {
         &[("cookie", "a=1; at=tok.en.x")],
         "/p?access_token=tok.en.x",
     );
-    assert_eq!(extract(&all, &h, &u).unwrap(), "tok.en.x");
+    // The same token from a cookie and the query: one token, found first in the cookie.
+    assert_eq!(
+        extract(&all, &h, &u).unwrap(),
+        ("tok.en.x".into(), "cookie")
+    );
     let (h, u) = req(
         &[("authorization", "Bearer one"), ("cookie", "at=two")],
         "/",
@@ -46,7 +50,7 @@ fn query_tokens_are_percent_decoded_and_single() {
     let (h, u) = req(&[], "/p?x=1&access_token=a%2Eb.c");
     assert_eq!(
         extract(&[TokenSource::QueryParameter], &h, &u).unwrap(),
-        "a.b.c"
+        ("a.b.c".into(), "query")
     );
     let (h, u) = req(&[], "/p?access_token=a&access_token=b");
     assert!(extract(&[TokenSource::QueryParameter], &h, &u).is_err());
@@ -61,7 +65,7 @@ fn conflicting_cookies_and_encoded_parameter_names_are_caught() {
         ErrorKind::InvalidRequest
     );
     let (h, u) = req(&[("cookie", "at=one"), ("cookie", "at=one")], "/");
-    assert_eq!(extract(&c, &h, &u).unwrap(), "one");
+    assert_eq!(extract(&c, &h, &u).unwrap().0, "one");
     for spelling in [
         "at=one; at =two",
         "at=one; AT=two",
@@ -76,14 +80,14 @@ fn conflicting_cookies_and_encoded_parameter_names_are_caught() {
         );
     }
     let (h, u) = req(&[("cookie", "x=1;at=one; ata=2")], "/");
-    assert_eq!(extract(&c, &h, &u).unwrap(), "one");
+    assert_eq!(extract(&c, &h, &u).unwrap().0, "one");
     let q = [TokenSource::QueryParameter];
     let (h, u) = req(&[], "/p?access%5Ftoken=a");
-    assert_eq!(extract(&q, &h, &u).unwrap(), "a");
+    assert_eq!(extract(&q, &h, &u).unwrap().0, "a");
     let (h, u) = req(&[], "/p?access_token=a&access%5Ftoken=b");
     assert!(extract(&q, &h, &u).is_err());
     let (h, u) = req(&[], "/p?%61ccess_token=a");
-    assert_eq!(extract(&q, &h, &u).unwrap(), "a");
+    assert_eq!(extract(&q, &h, &u).unwrap().0, "a");
     let (h, u) = req(&[], "/p?access_token=a&ACCESS_TOKEN=b");
     assert!(extract(&q, &h, &u).is_err());
     assert_eq!(
@@ -94,7 +98,7 @@ fn conflicting_cookies_and_encoded_parameter_names_are_caught() {
         "x=1"
     );
     let (h, u) = req(&[], "/p?access.token=a");
-    assert_eq!(extract(&q, &h, &u).unwrap(), "a");
+    assert_eq!(extract(&q, &h, &u).unwrap().0, "a");
     // PHP reads `access.token` and `access%5Ftoken` cookies as `access_token`.
     let c = [TokenSource::Cookie("access_token".into())];
     for spelling in [
@@ -115,7 +119,7 @@ fn websocket_protocol_token_follows_bearer() {
     let (h, u) = req(&[("sec-websocket-protocol", "bearer, abc.def.ghi")], "/");
     assert_eq!(
         extract(&[TokenSource::WebSocketProtocol], &h, &u).unwrap(),
-        "abc.def.ghi"
+        ("abc.def.ghi".into(), "websocket")
     );
     let (h, u) = req(&[("sec-websocket-protocol", "chat")], "/");
     assert_eq!(
