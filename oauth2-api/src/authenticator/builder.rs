@@ -238,8 +238,13 @@ impl AuthenticatorBuilder {
                 KeysConfig::File(_) => Some(crate::keys::FILE_POLL_INTERVAL),
                 _ => self.key_refresh,
             };
+            let interval = provider.key_refresh.or(default_interval);
             let policy = RefreshPolicy {
-                interval: provider.key_refresh.or(default_interval),
+                interval,
+                // A key file that failed is read again on its poll interval, not the backoff.
+                retry_cap: matches!(provider.keys, KeysConfig::File(_))
+                    .then_some(interval)
+                    .flatten(),
                 max_staleness: provider.max_staleness,
                 ..self.policy.clone()
             };

@@ -34,6 +34,9 @@ pub(crate) struct RefreshPolicy {
     pub(crate) first_load_wait: Duration,
     /// Keys older than this (since their last successful load) are no longer used.
     pub(crate) max_staleness: Option<Duration>,
+    /// The longest wait before retrying a failed fetch (default: the 5 min backoff cap). A
+    /// key file sets its poll interval, so that a fixed file is read again as soon.
+    pub(crate) retry_cap: Option<Duration>,
 }
 
 impl Default for RefreshPolicy {
@@ -44,6 +47,7 @@ impl Default for RefreshPolicy {
             unknown_kid_wait: Duration::from_secs(2),
             first_load_wait: Duration::from_secs(5),
             max_staleness: None,
+            retry_cap: None,
         }
     }
 }
@@ -423,10 +427,8 @@ impl KeyCache {
                 delay
             }
             Err(reason) => {
-                // Never later than the regular interval (a key file polled every few seconds
-                // is read again as soon after a fix).
                 let delay = retry_delay(*failures, random_unit())
-                    .min(self.policy.interval.unwrap_or(Duration::MAX));
+                    .min(self.policy.retry_cap.unwrap_or(Duration::MAX));
                 *failures = failures.saturating_add(1);
                 tracing::warn!(
                     provider = %self.provider,
