@@ -141,6 +141,7 @@ pub async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, String> 
         cors: Some(cors),
         websocket: WebSocketRejection::Close,
         metrics_path: Some("/metrics".into()),
+        health: crate::config::Health::default(),
         optional: false,
         sources: vec![
             TokenSource::AuthorizationHeader,

@@ -29,6 +29,26 @@ mod tls;
 pub mod token_cmd;
 
 pub use config::{FileError, Limits, Plan, load, reload};
+
+/// A complete, commented configuration (`oauth2-api-gateway config example`); `serve --check`
+/// accepts it as it is.
+pub const EXAMPLE_CONFIG: &str = include_str!("../config-example.toml");
+
+/// The cargo features this build has, for `--version`.
+#[must_use]
+pub fn enabled_features() -> Vec<&'static str> {
+    let mut features = Vec::new();
+    if cfg!(feature = "dev-tools") {
+        features.push("dev-tools");
+    }
+    if cfg!(feature = "envoy-grpc") {
+        features.push("envoy-grpc");
+    }
+    if cfg!(feature = "otlp") {
+        features.push("otlp");
+    }
+    features
+}
 pub use listener::{run, run_tls};
 pub use server::{check_file, router, serve_file};
 pub use tls::ServerTls;

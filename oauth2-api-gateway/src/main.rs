@@ -8,14 +8,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 #[cfg(feature = "dev-tools")]
 use oauth2_api_gateway::{demo, token_cmd};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "oauth2-api-gateway",
-    version,
     about = "Protect any HTTP API with OAuth2 / OIDC bearer tokens"
 )]
 struct Cli {
@@ -57,6 +56,67 @@ enum Command {
     #[cfg(feature = "dev-tools")]
     #[command(subcommand)]
     Token(token_cmd::TokenCommand),
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `oauth2-api-gateway man > oauth2-api-gateway.1`.
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print a complete, commented configuration that `serve --check` accepts.
+    Example,
+}
+
+/// `--version`: the version and the features of this build.
+fn version() -> &'static str {
+    let features = oauth2_api_gateway::enabled_features();
+    let text = format!(
+        "{} (features: {})",
+        env!("CARGO_PKG_VERSION"),
+        if features.is_empty() {
+            "none".to_owned()
+        } else {
+            features.join(", ")
+        }
+    );
+    Box::leak(text.into_boxed_str())
+}
+
+/// The command line, with the version text of this build.
+fn command() -> clap::Command {
+    Cli::command().version(version())
+}
+
+/// Commands that only print something and need neither logging nor a runtime.
+fn print_only(chosen: &Option<Command>) -> Option<ExitCode> {
+    match chosen {
+        Some(Command::Config(ConfigCommand::Example)) => {
+            print!("{}", oauth2_api_gateway::EXAMPLE_CONFIG);
+        }
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                *shell,
+                &mut command(),
+                "oauth2-api-gateway",
+                &mut std::io::stdout(),
+            );
+        }
+        Some(Command::Man) => {
+            if let Err(e) = clap_mangen::Man::new(command()).render(&mut std::io::stdout()) {
+                eprintln!("error: {e}");
+                return Some(ExitCode::FAILURE);
+            }
+        }
+        _ => return None,
+    }
+    Some(ExitCode::SUCCESS)
 }
 
 /// What must live until the end of `main` (the OTLP exporter flushes when dropped).
@@ -76,7 +136,12 @@ fn init_logging(
     use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a person at a terminal: never in a file or a pipe, nor with NO_COLOR.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     let fmt = match format {
         LogFormat::Human => fmt.boxed(),
         LogFormat::Json => fmt.json().boxed(),
@@ -102,7 +167,13 @@ fn init_logging(
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let Some(code) = print_only(&cli.command) {
+        return code;
+    }
     let telemetry = match &cli.command {
         Some(Command::Serve {
             config,
@@ -157,5 +228,9 @@ async fn dispatch(command: Option<Command>) -> Result<ExitCode, String> {
         Some(Command::Token(cmd)) => token_cmd::run(cmd).await,
         #[cfg(not(feature = "dev-tools"))]
         None => Err("no command: use `serve --config FILE` (this build has no `demo`)".to_owned()),
+        // Answered by `print_only` before the runtime starts.
+        Some(Command::Config(_) | Command::Completions { .. } | Command::Man) => {
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -76,6 +76,7 @@ pub fn router(gateway: &Plan) -> Result<Router, String> {
         Profile::Rfc6750(realm) => app(gateway, metrics, Rfc6750::new(realm.clone())),
         Profile::Problem => app(gateway, metrics, ProblemJson),
     };
+    let app = probes(gateway).merge(app);
     Ok(match &gateway.cors {
         Some(cors) => app.layer(cors.clone()),
         None => app,
@@ -112,6 +113,51 @@ fn app<P: RejectionProfile>(
         app = app.route(&path, route);
     }
     protect(app, gateway, profile)
+}
+
+/// `/healthz` (the process serves: 200) and `/readyz` (200 when every provider that counts has
+/// usable keys, else 503 naming the others), answered by the gateway itself: never forwarded,
+/// never authenticated, never counted as API traffic.
+fn probes(gateway: &Plan) -> Router {
+    let health = &gateway.health;
+    let mut probes = Router::new();
+    if let Some(path) = &health.health_path {
+        probes = probes.route(
+            path,
+            axum::routing::get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
+        );
+    }
+    if let Some(path) = &health.ready_path {
+        let authenticator = gateway.authenticator.clone();
+        let not_required = health.not_required.clone();
+        probes = probes.route(
+            path,
+            axum::routing::get(move || {
+                let waiting: Vec<String> = authenticator
+                    .unready_providers()
+                    .into_iter()
+                    .filter(|p| !not_required.iter().any(|n| n == p))
+                    .map(str::to_owned)
+                    .collect();
+                async move {
+                    use axum::response::IntoResponse as _;
+                    if waiting.is_empty() {
+                        axum::Json(serde_json::json!({ "status": "ready" })).into_response()
+                    } else {
+                        (
+                            http::StatusCode::SERVICE_UNAVAILABLE,
+                            axum::Json(serde_json::json!({
+                                "status": "not ready",
+                                "providers_not_ready": waiting,
+                            })),
+                        )
+                            .into_response()
+                    }
+                }
+            }),
+        );
+    }
+    probes
 }
 
 /// The Prometheus text, with the key-set ages refreshed.
@@ -168,7 +214,16 @@ pub(crate) async fn serve_plan(
     reload_from: Option<std::path::PathBuf>,
 ) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(address = %local, mode = plan.mode(), "gateway listening");
+    // One line per start with what is being served (never a key, a secret or a token).
+    let providers: Vec<&str> = plan.authenticator.providers().map(|p| p.name()).collect();
+    tracing::info!(
+        address = %local,
+        mode = plan.mode(),
+        providers = ?providers,
+        rules = plan.rules.iter().count(),
+        tls = plan.tls.is_some(),
+        "gateway listening"
+    );
     let scheme = if plan.tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{local}");
     let serving = crate::reload::Reloadable::new(router(&plan)?);

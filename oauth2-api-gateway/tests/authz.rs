@@ -542,3 +542,46 @@ async fn the_provider_and_the_tenant_are_returned_as_headers() {
         "unlisted tenant"
     );
 }
+
+/// Probes next to the check endpoint never answer a check: under Envoy without a prefix they
+/// are off (every path is a check), and asking for one is an error.
+#[tokio::test]
+async fn probes_never_answer_a_check() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("authz-probes");
+    let plan = |extra: &str, section: &str| {
+        let file = dir.write(
+            "gw.toml",
+            &format!(
+                "listen = \"127.0.0.1:0\"\n{extra}{}\n[external_authorization]\n{section}\n",
+                provider_toml(&issuer, &jwks)
+            ),
+        );
+        oauth2_api_gateway::load(&file)
+    };
+    // Envoy without a prefix: /healthz is a check about /healthz (no token: 401), not a probe.
+    let app = oauth2_api_gateway::router(&plan("", "proxy = \"envoy\"").unwrap()).unwrap();
+    let a = ask(
+        &app,
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+        LOCAL,
+    )
+    .await;
+    assert_eq!(a.status, 401);
+    let e = plan("health_path = \"/healthz\"\n", "proxy = \"envoy\"").unwrap_err();
+    assert!(e.to_string().contains("path_prefix"), "{e}");
+    // With a prefix, or under nginx, the probes answer.
+    let app = oauth2_api_gateway::router(
+        &plan("", "proxy = \"envoy\"\npath_prefix = \"/check\"").unwrap(),
+    )
+    .unwrap();
+    let a = ask(
+        &app,
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+        LOCAL,
+    )
+    .await;
+    assert_eq!((a.status, a.body["status"].as_str()), (200, Some("ok")));
+    let e = plan("ready_path = \"/auth\"\n", "proxy = \"nginx\"").unwrap_err();
+    assert!(e.to_string().contains("check path"), "{e}");
+}

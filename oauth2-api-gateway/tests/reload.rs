@@ -149,3 +149,76 @@ async fn a_request_in_flight_finishes_across_a_reload() {
         "the new file is in force"
     );
 }
+
+/// An open WebSocket tunnel keeps working across a reload.
+#[tokio::test]
+async fn an_open_websocket_survives_a_reload() {
+    use axum::Router;
+    use axum::extract::ws::{Message, WebSocketUpgrade};
+    use axum::routing::get;
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+    let (issuer, jwks) = issuer().await;
+    let app = Router::new()
+        .route(
+            "/ws",
+            get(|ws: WebSocketUpgrade| async move {
+                ws.on_upgrade(|mut socket| async move {
+                    while let Some(Ok(Message::Text(t))) = socket.recv().await {
+                        if socket
+                            .send(Message::Text(format!("echo:{t}").into()))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                })
+            }),
+        )
+        .route("/ping", get(|| async { "pong" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = TempDir::new("reload-ws");
+    let config = |public: &str| {
+        format!(
+            "listen = \"127.0.0.1:0\"\nupstream = \"http://{upstream}\"\npublic_paths = [{public}]\n{}",
+            provider_toml(&issuer, &jwks)
+        )
+    };
+    let file = dir.write("gw.toml", &config(""));
+    let gw = start_logging(&file, &dir.0.join("gw.log"));
+    let token = issuer.token().audience(AUD).build();
+    let mut req = gw
+        .url("/ws")
+        .replace("http://", "ws://")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut echo = async |text: &str| {
+        ws.send(tungstenite::Message::Text(text.into()))
+            .await
+            .unwrap();
+        match ws.next().await.unwrap().unwrap() {
+            tungstenite::Message::Text(t) => t.as_str().to_owned(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(echo("before").await, "echo:before");
+    dir.write("gw.toml", &config("\"/ping\""));
+    hangup(gw.child.id());
+    assert!(
+        becomes(&gw.url("/ping"), None, 200).await,
+        "the new file is in force"
+    );
+    assert_eq!(
+        echo("after").await,
+        "echo:after",
+        "the tunnel outlived the reload"
+    );
+}

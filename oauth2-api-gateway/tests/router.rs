@@ -133,3 +133,58 @@ async fn keys_from_a_file_are_followed() {
     let e = oauth2_api_gateway::load(&both).unwrap_err().to_string();
     assert!(e.contains("keys_file") && e.contains("not both"), "{e}");
 }
+
+/// `/healthz` and `/readyz`: answered by the gateway without a token, never forwarded;
+/// readiness waits for the providers that count.
+#[tokio::test]
+async fn health_and_readiness_are_the_gateways_own() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("router-probes");
+    jwks.set_failing(true);
+    // An upstream that would answer 418 to anything that reached it.
+    let file = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nupstream = \"http://127.0.0.1:9\"\n{}\n[providers.optional]\nissuer = \"https://other.test\"\naudience = \"a\"\nkeys = \"http://127.0.0.1:9/jwks\"\ndangerous_allow_http = true\nreadiness_required = false\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let app = oauth2_api_gateway::router(&oauth2_api_gateway::load(&file).unwrap()).unwrap();
+    let (status, body) = get(&app, "/healthz").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, body) = get(&app, "/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body["providers_not_ready"],
+        serde_json::json!(["test"]),
+        "only the required one"
+    );
+    jwks.set_failing(false);
+    let mut ready = false;
+    for _ in 0..100 {
+        if get(&app, "/readyz").await.0 == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "ready once the required provider's keys load");
+    // Other paths still need a token (the probes are exact paths).
+    assert_eq!(get(&app, "/healthz/x").await.0, 400);
+
+    // Renamed, or turned off.
+    let custom = dir.write(
+        "custom.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nhealth_path = \"/live\"\nready_path = \"\"\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let app = oauth2_api_gateway::router(&oauth2_api_gateway::load(&custom).unwrap()).unwrap();
+    assert_eq!(get(&app, "/live").await.0, 200);
+    assert_eq!(
+        get(&app, "/readyz").await.0,
+        400,
+        "no token: /readyz is an API path now"
+    );
+}

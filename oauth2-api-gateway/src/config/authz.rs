@@ -3,6 +3,7 @@
 use http::HeaderName;
 use toml::Spanned;
 
+use super::Health;
 use super::error::{Ctx, FileError};
 use super::schema::{AuthzConfig, FileConfig};
 use crate::authz::{Authz, Cidr, ProxyKind, Shape};
@@ -157,4 +158,60 @@ pub(super) fn parse(
             .collect::<Result<Vec<_>, _>>()?,
     };
     Ok(Authz { shape, trusted })
+}
+
+/// The probes next to the check endpoint: never a path a check request can have. Under Envoy's
+/// HTTP mode without a `path_prefix` every path is a check, so the default probes are off (and
+/// asking for one is an error); elsewhere a probe cannot be the check path.
+pub(super) fn fit_probes(
+    ctx: &Ctx<'_>,
+    file: &FileConfig,
+    authz: &Authz,
+    health: &mut Health,
+) -> Result<(), FileError> {
+    let explicit = [
+        ("health_path", &file.health_path),
+        ("ready_path", &file.ready_path),
+    ];
+    match authz.shape.kind {
+        ProxyKind::Envoy if authz.shape.path.is_empty() => {
+            for (field, value) in explicit {
+                if let Some(v) = value.as_ref().filter(|v| !v.get_ref().is_empty()) {
+                    return Err(ctx.err(
+                        Some(v.span()),
+                        field,
+                        "Envoy can ask about any path: set `external_authorization.path_prefix` to serve probes",
+                    ));
+                }
+            }
+            health.health_path = None;
+            health.ready_path = None;
+        }
+        ProxyKind::Envoy => {
+            let prefix = format!("{}/", authz.shape.path);
+            for (field, path) in [
+                ("health_path", &health.health_path),
+                ("ready_path", &health.ready_path),
+            ] {
+                if path.as_ref().is_some_and(|p| p.starts_with(&prefix)) {
+                    return Err(ctx.err(
+                        None,
+                        field,
+                        "is under `path_prefix`, where every path is a check",
+                    ));
+                }
+            }
+        }
+        _ => {
+            for (field, path) in [
+                ("health_path", &health.health_path),
+                ("ready_path", &health.ready_path),
+            ] {
+                if path.as_deref() == Some(authz.shape.path.as_str()) {
+                    return Err(ctx.err(None, field, "is the check path"));
+                }
+            }
+        }
+    }
+    Ok(())
 }

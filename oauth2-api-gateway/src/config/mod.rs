@@ -47,6 +47,16 @@ pub(crate) struct Upstream {
     pub(crate) tls: rustls::ClientConfig,
 }
 
+/// The gateway's probes: `/healthz` (the process serves) and `/readyz` (the providers that
+/// count have usable keys).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Health {
+    pub(crate) health_path: Option<String>,
+    pub(crate) ready_path: Option<String>,
+    /// Providers whose keys readiness does not wait for (`readiness_required = false`).
+    pub(crate) not_required: Vec<String>,
+}
+
 /// How rejections are answered.
 #[derive(Debug, Clone)]
 pub(crate) enum Profile {
@@ -67,6 +77,8 @@ pub struct Plan {
     pub(crate) cors: Option<CorsLayer>,
     pub(crate) websocket: WebSocketRejection,
     pub(crate) metrics_path: Option<String>,
+    /// The gateway's own liveness and readiness paths (never forwarded, never authenticated).
+    pub(crate) health: Health,
     pub(crate) optional: bool,
     pub(crate) sources: Vec<TokenSource>,
     pub(crate) profile: Profile,
@@ -280,10 +292,14 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
             ));
         }
     };
+    let mut health = parse_health(&ctx, &file, metrics_path.as_ref())?;
     let authz = match &file.external_authorization {
         None => None,
         Some(section) => Some(authz::parse(&ctx, &file, section, metrics_path.as_ref())?),
     };
+    if let Some(a) = &authz {
+        authz::fit_probes(&ctx, &file, a, &mut health)?;
+    }
     if let Some(t) = &file.telemetry {
         t.get_ref()
             .check()
@@ -301,6 +317,7 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
         cors,
         websocket,
         metrics_path,
+        health,
         optional: file.optional_auth.unwrap_or(false),
         sources,
         profile,
@@ -308,5 +325,52 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
         limits,
         tls,
         authenticator,
+    })
+}
+
+/// `health_path` and `ready_path` (defaults `/healthz`, `/readyz`; `""` turns one off), and
+/// the providers readiness does not wait for.
+fn parse_health(
+    ctx: &Ctx<'_>,
+    file: &FileConfig,
+    metrics_path: Option<&String>,
+) -> Result<Health, FileError> {
+    let path = |value: &Option<toml::Spanned<String>>, field: &str, default: &str| match value {
+        None => Ok(Some(default.to_owned())),
+        Some(v) if v.get_ref().is_empty() => Ok(None),
+        Some(v) if !v.get_ref().starts_with('/') => Err(ctx.err(
+            Some(v.span()),
+            field,
+            "must start with `/` (or be \"\" for none)",
+        )),
+        Some(v) if metrics_path == Some(v.get_ref()) => {
+            Err(ctx.err(Some(v.span()), field, "is the metrics path"))
+        }
+        Some(v) => Ok(Some(v.get_ref().clone())),
+    };
+    let health_path = path(&file.health_path, "health_path", "/healthz")?;
+    let ready_path = path(&file.ready_path, "ready_path", "/readyz")?;
+    if health_path.is_some() && health_path == ready_path {
+        return Err(ctx.err(
+            file.ready_path.as_ref().map(toml::Spanned::span),
+            "ready_path",
+            "is the health path",
+        ));
+    }
+    let not_required = file
+        .providers
+        .as_ref()
+        .map(|p| {
+            p.get_ref()
+                .iter()
+                .filter(|(_, c)| c.get_ref().readiness_required == Some(false))
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Health {
+        health_path,
+        ready_path,
+        not_required,
     })
 }

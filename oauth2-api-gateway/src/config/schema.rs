@@ -37,6 +37,8 @@ pub(super) struct FileConfig {
     pub(super) max_connections: Option<Spanned<usize>>,
     pub(super) idle_timeout_seconds: Option<Spanned<u64>>,
     pub(super) metrics_path: Option<Spanned<String>>,
+    pub(super) health_path: Option<Spanned<String>>,
+    pub(super) ready_path: Option<Spanned<String>>,
     pub(super) unknown_kid_min_interval_seconds: Option<u64>,
     pub(super) unknown_kid_wait_ms: Option<u64>,
     pub(super) first_load_wait_ms: Option<u64>,
@@ -127,4 +129,5 @@ pub(super) struct ProviderConfig {
     pub(super) validate_nbf: Option<bool>,
     pub(super) validate_iat: Option<bool>,
     pub(super) require_access_token_profile: Option<bool>,
+    pub(super) readiness_required: Option<bool>,
 }

@@ -301,6 +301,46 @@ impl Authenticator {
         }
     }
 
+    /// Whether every provider has a usable key set: what a readiness probe asks. Keys fixed at
+    /// build time are always usable; fetched keys are once loaded (and while not older than
+    /// the provider's maximum staleness).
+    ///
+    /// ```
+    /// # use oauth2_api::{Authenticator, Provider};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let auth = Authenticator::builder()
+    ///     .provider(
+    ///         Provider::builder("local")
+    ///             .issuer("https://issuer.example")
+    ///             .audience("api")
+    ///             .shared_secret(vec![7u8; 32])
+    ///             .build()?,
+    ///     )
+    ///     .build()?;
+    /// assert!(auth.is_ready());
+    /// assert!(auth.unready_providers().is_empty());
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.inner
+            .entries
+            .iter()
+            .all(|e| e.keys.current_id().is_some())
+    }
+
+    /// The providers without a usable key set, in configuration order (empty when
+    /// [`is_ready`](Self::is_ready)).
+    #[must_use]
+    pub fn unready_providers(&self) -> Vec<&str> {
+        self.inner
+            .entries
+            .iter()
+            .filter(|e| e.keys.current_id().is_none())
+            .map(|e| e.provider.name())
+            .collect()
+    }
+
     /// The state of each provider's keys, in configuration order.
     pub fn key_sets(&self) -> Vec<KeySetStatus> {
         self.inner

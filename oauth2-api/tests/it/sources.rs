@@ -168,3 +168,45 @@ async fn required_claims_are_enforced() {
         .is_ok()
     );
 }
+
+/// Readiness: not ready while a provider's keys are missing, ready once they load.
+#[tokio::test]
+async fn readiness_follows_the_key_sets() {
+    let issuer = TestIssuer::new("https://ready.test").with_key(Algorithm::ES256, "e");
+    let server = issuer.serve().await.unwrap();
+    server.set_failing(true);
+    let auth = Authenticator::builder()
+        .provider(
+            Provider::builder("remote")
+                .issuer(issuer.issuer())
+                .audience("api")
+                .jwks_url(server.jwks_url())
+                .dangerous_allow_http()
+                .build()
+                .unwrap(),
+        )
+        .provider(
+            Provider::builder("inline")
+                .issuer("https://inline.test")
+                .audience("api")
+                .jwks(issuer.jwks())
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    assert!(!auth.is_ready());
+    assert_eq!(auth.unready_providers(), ["remote"]);
+    server.set_failing(false);
+    let _ = auth
+        .authenticate(&issuer.token().audience("api").build())
+        .await;
+    for _ in 0..100 {
+        if auth.is_ready() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(auth.is_ready());
+    assert!(auth.unready_providers().is_empty());
+}
