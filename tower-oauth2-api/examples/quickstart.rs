@@ -1,8 +1,8 @@
 //! The quick start: an axum API protected by `AuthLayer`, with an in-process test issuer.
 //!
 //! ```sh
-//! cargo run --release --example quickstart            # port 3000
-//! cargo run --release --example quickstart -- --port 8080
+//! cargo run --release -p tower-oauth2-api --example quickstart              # port 3000
+//! cargo run --release -p tower-oauth2-api --example quickstart -- --port 8080
 //! ```
 //!
 //! It prints ready-to-paste `curl` lines: a public route, the protected route with a valid
