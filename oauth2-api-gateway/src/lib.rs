@@ -13,6 +13,8 @@
 //! - `dev-tools` (default): the `demo` command and the `token` tools, with the core's test
 //!   issuer. Build the production binary without it: `--no-default-features`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod authz;
 mod config;
 #[cfg(feature = "dev-tools")]

@@ -48,6 +48,8 @@
 //! secrets. `http://` key URLs are refused unless the provider opts in with
 //! [`ProviderBuilder::dangerous_allow_http`].
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod algorithm;
 mod authenticated;
 mod authenticator;

@@ -72,13 +72,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .build()?;
 
+    // A readiness route for Kubernetes: 503 until every provider's keys have loaded.
+    let readiness = authenticator.clone();
     let app = Router::new()
         .route(
             "/",
             get(|| async { Json(json!({ "message": "public: no token needed" })) }),
         )
+        .route(
+            "/readyz",
+            get(move || {
+                let waiting: Vec<String> = readiness
+                    .unready_providers()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+                async move {
+                    let status = if waiting.is_empty() {
+                        http::StatusCode::OK
+                    } else {
+                        http::StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (status, Json(json!({ "providers_not_ready": waiting })))
+                }
+            }),
+        )
         .route("/claims", get(claims))
-        .layer(AuthLayer::new(authenticator).public_paths(["/"]));
+        .layer(AuthLayer::new(authenticator).public_paths(["/", "/readyz"]));
 
     let token = issuer
         .token()
@@ -91,6 +111,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("oauth2-api quickstart listening on {base}");
     println!("issuer JWKS: {}\n", jwks.jwks_url());
     println!("# public route (200)\ncurl -s {base}/\n");
+    println!("# readiness (200 once the keys have loaded)\ncurl -s {base}/readyz\n");
     println!(
         "# protected route with a valid token (200, echoes the claims)\ncurl -s -H 'Authorization: Bearer {token}' {base}/claims\n"
     );

@@ -61,6 +61,8 @@
 //! - `test-util`: enables `oauth2_api::test_util` (a test issuer and JWKS server) and
 //!   [`testing`] (how permissive servers read paths, for tests of path rules).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod auth;
 #[cfg(feature = "axum")]
 pub mod extract;
