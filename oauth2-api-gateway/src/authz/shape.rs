@@ -62,18 +62,10 @@ pub(crate) struct Original {
 /// rebuilt request. `name` is lower-case (as `http` stores names); `_` counts as `-`, as
 /// CGI-style servers read names.
 fn is_dropped(name: &str) -> bool {
-    let same = |a: &[u8], b: &[u8]| {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(x, y)| x == y || (*x == b'_' && *y == b'-'))
-    };
-    let name = name.as_bytes();
-    let starts =
-        |prefix: &str| name.len() >= prefix.len() && same(&name[..prefix.len()], prefix.as_bytes());
-    starts("x-forwarded-")
-        || starts("x-original-")
-        || starts("x-envoy-")
+    use crate::proxy::{name_is, name_starts_with};
+    name_starts_with(name, "x-forwarded-")
+        || name_starts_with(name, "x-original-")
+        || name_starts_with(name, "x-envoy-")
         || [
             "forwarded",
             "x-real-ip",
@@ -86,7 +78,7 @@ fn is_dropped(name: &str) -> bool {
             "expect",
         ]
         .iter()
-        .any(|h| same(name, h.as_bytes()))
+        .any(|h| name_is(name, h))
 }
 
 impl Shape {

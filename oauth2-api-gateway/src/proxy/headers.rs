@@ -31,6 +31,21 @@ pub(crate) fn normalised(name: &str) -> String {
     name.to_ascii_lowercase().replace('_', "-")
 }
 
+/// Whether `name` is `normalised` (lower-case, `-`) as CGI-style servers read names (any case,
+/// `_` for `-`), without allocating: the per-request form of [`normalised`].
+pub(crate) fn name_is(name: &str, normalised: &str) -> bool {
+    name.len() == normalised.len() && name_starts_with(name, normalised)
+}
+
+/// Whether `name` starts with `prefix` (lower-case, `-`), read as [`name_is`] reads names.
+pub(crate) fn name_starts_with(name: &str, prefix: &str) -> bool {
+    name.len() >= prefix.len()
+        && name
+            .bytes()
+            .zip(prefix.bytes())
+            .all(|(a, b)| a.to_ascii_lowercase() == b || (a == b'_' && b == b'-'))
+}
+
 const HOP_BY_HOP: [&str; 8] = [
     "connection",
     "keep-alive",
@@ -78,6 +93,18 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_compare_as_cgi_servers_read_them() {
+        for spelling in ["x-user-id", "X-User-Id", "x_user_id", "X_USER-ID"] {
+            assert!(name_is(spelling, "x-user-id"), "{spelling}");
+            assert_eq!(normalised(spelling), "x-user-id");
+        }
+        assert!(!name_is("x-user-ids", "x-user-id"));
+        assert!(!name_is("x-user", "x-user-id"));
+        assert!(name_starts_with("X_Forwarded_Host", "x-forwarded-"));
+        assert!(!name_starts_with("x-forward", "x-forwarded-"));
+    }
 
     #[test]
     fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {

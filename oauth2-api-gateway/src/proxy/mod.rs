@@ -10,7 +10,7 @@
 mod body;
 mod headers;
 
-pub(crate) use headers::{normalised, strip_hop_by_hop};
+pub(crate) use headers::{name_is, name_starts_with, normalised, strip_hop_by_hop};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -139,8 +139,8 @@ async fn forward(
     let spoofed: Vec<header::HeaderName> = headers
         .keys()
         .filter(|name| {
-            let name = normalised(name.as_str());
-            name.starts_with("x-forwarded-") || proxy.vouched.contains(&name)
+            let name = name.as_str();
+            name_starts_with(name, "x-forwarded-") || proxy.vouched.iter().any(|v| name_is(name, v))
         })
         .cloned()
         .collect();
@@ -190,9 +190,17 @@ async fn forward(
         }
     }
     let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
-    let paused = Arc::new(AtomicBool::new(false));
+    // A body that is already at its end (a GET) needs no pause limit, nor its timer.
+    let paused =
+        (!http_body::Body::is_end_stream(req.body())).then(|| Arc::new(AtomicBool::new(false)));
     let limit = proxy.upstream.body_timeout;
-    let mut req = req.map(|body| Body::new(PausingBody::new(body, limit, Arc::clone(&paused))));
+    let mut req = match &paused {
+        Some(flag) => {
+            let flag = Arc::clone(flag);
+            req.map(|body| Body::new(PausingBody::new(body, limit, flag)))
+        }
+        None => req,
+    };
 
     // HTTP/2 to the upstream only for gRPC (which needs it): an upstream that speaks only
     // HTTP/1.1 keeps working for browsers that reach the gateway over HTTP/2.
@@ -212,7 +220,7 @@ async fn forward(
             tracing::warn!(upstream = %proxy.upstream.authority, "upstream timed out");
             return error(StatusCode::GATEWAY_TIMEOUT, "upstream timed out");
         }
-        Ok(Err(_)) if paused.load(Ordering::Relaxed) => {
+        Ok(Err(_)) if paused.as_ref().is_some_and(|p| p.load(Ordering::Relaxed)) => {
             return error(StatusCode::REQUEST_TIMEOUT, "request body timed out");
         }
         Ok(Err(e)) => {
