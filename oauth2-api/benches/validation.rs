@@ -216,6 +216,56 @@ fn bench_jwks_loading(c: &mut Criterion) {
     group.finish();
 }
 
+/// Cost flat in the number of providers and keys: one provider with one key, against 100
+/// providers (distinct issuers; the token's is the last) and a set of 100 keys (the token's
+/// `kid` is the last), HS256 (where per-token overhead shows most) and ES256, cache off.
+fn bench_scale(c: &mut Criterion) {
+    for alg in [Algorithm::HS256, Algorithm::ES256] {
+        let mut group = c.benchmark_group(format!("scale-{}", alg.name()));
+        let secret = vec![7u8; 32];
+        for (label, providers, keys) in [
+            ("1-provider-1-key", 1, 1),
+            ("100-providers-100-keys", 100, 100),
+        ] {
+            let mut builder = Authenticator::builder().token_cache(0);
+            let mut token = String::new();
+            for p in 0..providers {
+                let iss = format!("https://issuer-{p}.scale.test");
+                let issuer = TestIssuer::new(iss.clone());
+                let provider = Provider::builder(format!("p{p}")).issuer(iss).audience(AUD);
+                let last = p + 1 == providers;
+                let provider = if alg == Algorithm::HS256 {
+                    if last {
+                        token = issuer
+                            .token()
+                            .audience(AUD)
+                            .sign_with_secret(&secret)
+                            .build();
+                    }
+                    provider.shared_secret(secret.clone())
+                } else {
+                    for k in 0..keys {
+                        issuer.add_key(alg, &format!("k{k}"));
+                    }
+                    if last {
+                        let kid = format!("k{}", keys - 1);
+                        let key = issuer.key(&kid).unwrap();
+                        token = issuer.token().audience(AUD).signed_with(key).build();
+                    }
+                    provider.jwks(issuer.jwks())
+                };
+                builder = builder.provider(provider.build().unwrap());
+            }
+            let auth = builder.build().unwrap();
+            assert!(auth.try_authenticate(&token).unwrap().is_ok(), "{label}");
+            group.bench_function(label, |b| {
+                b.iter(|| auth.try_authenticate(black_box(&token)).unwrap().is_ok())
+            });
+        }
+        group.finish();
+    }
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -223,5 +273,5 @@ fn config() -> Criterion {
         .sample_size(40)
 }
 
-criterion_group! { name = benches; config = config(); targets = bench_algorithms, bench_jwks_loading }
+criterion_group! { name = benches; config = config(); targets = bench_algorithms, bench_jwks_loading, bench_scale }
 criterion_main!(benches);

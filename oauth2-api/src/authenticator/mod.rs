@@ -81,6 +81,8 @@ struct Inner {
     fingerprints: Vec<Option<String>>,
     token_cache: Option<TokenCache>,
     by_issuer: HashMap<String, Vec<usize>>,
+    /// The multi-tenant providers (matched by template, not by `by_issuer`).
+    templated: Vec<usize>,
     clock: Arc<dyn Clock>,
     max_token_bytes: usize,
     started: AtomicBool,
@@ -124,6 +126,12 @@ impl Authenticator {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                templated: entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.provider.rules.tenant.is_some())
+                    .map(|(i, _)| i)
+                    .collect(),
                 entries,
                 fingerprints,
                 token_cache,
@@ -275,6 +283,7 @@ impl Authenticator {
         match pipeline::verify(
             &inner.entries,
             &inner.by_issuer,
+            &inner.templated,
             compact,
             now,
             mode,

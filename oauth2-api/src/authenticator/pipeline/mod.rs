@@ -80,6 +80,7 @@ enum Outcome {
 pub(super) fn verify(
     entries: &[Entry],
     by_issuer: &HashMap<String, Vec<usize>>,
+    templated: &[usize],
     compact: &mut Compact<'_>,
     now: i64,
     mode: Mode<'_>,
@@ -93,22 +94,21 @@ pub(super) fn verify(
     };
     let exact = by_issuer.get(iss).map_or(&[][..], Vec::as_slice);
     // Multi-tenant providers: `iss` must be their template with the token's own `tid` in it.
-    let templated: Vec<usize> = if entries.iter().any(|e| e.provider.rules.tenant.is_some()) {
-        entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| {
+    // (`templated` lists the multi-tenant providers, computed once per authenticator: the
+    // scan costs nothing when there are none.)
+    let templated: Vec<usize> = templated
+        .iter()
+        .copied()
+        .filter(|&i| {
+            entries.get(i).is_some_and(|e| {
                 e.provider
                     .rules
                     .tenant
                     .as_ref()
                     .is_some_and(|t| t.tenant(iss, &compact.claims).is_some())
             })
-            .map(|(i, _)| i)
-            .collect()
-    } else {
-        Vec::new()
-    };
+        })
+        .collect();
     if exact.is_empty() && templated.is_empty() {
         tracing::debug!(iss, "token rejected: no provider has this issuer");
         return Verdict::Rejected(AuthError::new(

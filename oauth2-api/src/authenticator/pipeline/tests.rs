@@ -101,7 +101,7 @@ fn run(
     mode: Mode<'_>,
 ) -> Verdict {
     let mut compact = Compact::parse(token, 8192).expect("parses");
-    verify(entries, by_issuer, &mut compact, NOW, mode, true)
+    verify(entries, by_issuer, &[], &mut compact, NOW, mode, true)
 }
 
 fn token(issuer: &TestIssuer, audience: &str) -> String {
@@ -179,6 +179,7 @@ fn an_algorithm_off_the_allow_list_is_refused_before_any_key() {
     let Verdict::Rejected(e) = verify(
         &entries,
         &by_issuer,
+        &[],
         &mut compact,
         NOW,
         Mode::MayWait,
@@ -201,6 +202,7 @@ fn missing_keys_are_waited_for_then_reported_and_the_token_is_kept_whole() {
     let v = verify(
         &entries,
         &by_issuer,
+        &[],
         &mut compact,
         NOW,
         Mode::MayWait,
@@ -217,6 +219,7 @@ fn missing_keys_are_waited_for_then_reported_and_the_token_is_kept_whole() {
     let Verdict::Rejected(e) = verify(
         &entries,
         &by_issuer,
+        &[],
         &mut compact,
         NOW,
         Mode::Final(&[]),
