@@ -22,8 +22,17 @@ use support::{AUD, TempDir, issuer, provider_toml};
 const ROUTES: &str = "[[routes]]\nprefix = \"/orders\"\nscopes = [\"orders:read\"]\n\n[[routes]]\nprefix = \"/docs\"\npublic = true\n";
 
 fn app(dir: &TempDir, issuer: &TestIssuer, jwks: &JwksServer, section: &str) -> axum::Router {
+    app_for(dir, issuer, jwks, section)
+}
+
+fn app_for(dir: &TempDir, issuer: &TestIssuer, jwks: &JwksServer, section: &str) -> axum::Router {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let name = format!(
+        "gw-{}.toml",
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
     let file = dir.write(
-        "gw.toml",
+        &name,
         &format!(
             "listen = \"127.0.0.1:0\"\nforward_claims = {{ sub = \"x-user\", email = \"x-email\" }}\n{}\n[external_authorization]\n{section}\n\n{ROUTES}",
             provider_toml(issuer, jwks)
@@ -207,18 +216,41 @@ async fn nginx_reads_the_original_request_from_headers_and_never_answers_400() {
         ask(&app, check("/docs/x", None, None), LOCAL).await.status,
         200
     );
-    // ingress-nginx sends the full URL.
+    // Plain nginx never reads a URL header (a client could send one).
     let a = ask(
         &app,
         Request::get("/auth")
+            .header("x-original-url", "https://api.example/docs/x")
+            .body(Body::empty())
+            .unwrap(),
+        LOCAL,
+    )
+    .await;
+    assert_eq!(a.status, 403);
+    // ingress-nginx sends the full URL, and a client's own X-Original-URI does not count.
+    let ingress = app_for(&dir, &issuer, &jwks, "proxy = \"ingress-nginx\"");
+    let a = ask(
+        &ingress,
+        Request::get("/auth")
             .header("x-original-url", "https://api.example/orders/1")
             .header("x-original-method", "GET")
+            .header("x-original-uri", "/docs/x")
             .body(Body::empty())
             .unwrap(),
         LOCAL,
     )
     .await;
     assert_eq!(a.status, 401, "the /orders rule applied to the URL's path");
+    let a = ask(
+        &ingress,
+        Request::get("/auth")
+            .header("x-original-url", "https://api.example:443#/orders/1")
+            .body(Body::empty())
+            .unwrap(),
+        LOCAL,
+    )
+    .await;
+    assert_eq!(a.status, 403, "a Host that would move the path is refused");
     // A check without the original URI (a misconfigured proxy) is refused, not allowed.
     let a = ask(
         &app,

@@ -221,9 +221,14 @@ fn denial_status(proxy: ProxyKind, status: StatusCode, kind: Option<ErrorKind>) 
         // No credentials: a challenge, whatever the profile answers inline (RFC 6750 3.1).
         Some(ErrorKind::MissingToken | ErrorKind::NotBearer) => StatusCode::UNAUTHORIZED,
         // nginx turns every status but 401 and 403 into a 500.
-        Some(ErrorKind::InvalidRequest) if proxy == ProxyKind::Nginx => StatusCode::FORBIDDEN,
-        // Envoy's HTTP mode treats a 5xx as an error, which `failure_mode_allow` lets through.
-        Some(ErrorKind::KeysUnavailable) if proxy == ProxyKind::Envoy => StatusCode::FORBIDDEN,
+        Some(ErrorKind::InvalidRequest)
+            if matches!(proxy, ProxyKind::Nginx | ProxyKind::IngressNginx) =>
+        {
+            StatusCode::FORBIDDEN
+        }
+        // Envoy's HTTP mode treats any 5xx as an error, which `failure_mode_allow` lets through:
+        // never one there (keys unavailable, or anything else a future answer might be).
+        _ if proxy == ProxyKind::Envoy && status.is_server_error() => StatusCode::FORBIDDEN,
         // A 2xx that is not an allow (no gRPC form reaches here, but never risk it) is a
         // denial, never a pass.
         _ if status.is_success() => StatusCode::FORBIDDEN,

@@ -14,10 +14,14 @@ pub(crate) enum ProxyKind {
     /// `envoyExtAuthzGrpc`): the request's attributes arrive as a `CheckRequest` message.
     #[cfg_attr(not(feature = "envoy-grpc"), allow(dead_code))]
     EnvoyGrpc,
-    /// nginx `auth_request` and ingress-nginx `auth-url`: the original URI in
-    /// `X-Original-URI` (or ingress-nginx's full `X-Original-URL`), the method in
-    /// `X-Original-Method` (else the subrequest's own, which nginx copies from the client's).
+    /// nginx `auth_request`: the original URI in `X-Original-URI` (as the nginx configuration
+    /// sets it, replacing any client copy), the method in `X-Original-Method` (else the
+    /// subrequest's own, which nginx copies from the client's).
     Nginx,
+    /// ingress-nginx `auth-url`: the full original URL in `X-Original-URL` and the method in
+    /// `X-Original-Method`, both set by the controller. Nothing else is read: a client's own
+    /// `X-Original-URI` passes through ingress-nginx untouched.
+    IngressNginx,
     /// Traefik `forwardAuth` and Caddy `forward_auth`: `X-Forwarded-Method`, `-Uri`, `-Host`.
     Forward,
 }
@@ -29,6 +33,7 @@ impl ProxyKind {
             Self::Envoy => "envoy",
             Self::EnvoyGrpc => "envoy-grpc",
             Self::Nginx => "nginx",
+            Self::IngressNginx => "ingress-nginx",
             Self::Forward => "forward",
         }
     }
@@ -134,15 +139,12 @@ impl Shape {
                 }
                 let target = match text(&self.uri_header)? {
                     Some(t) => t.to_owned(),
-                    None => match text(&HeaderName::from_static("x-original-url"))? {
-                        Some(url) => path_of_url(url)?,
-                        None => {
-                            return Err(format!(
-                                "the proxy did not send `{}` (nginx: `proxy_set_header {} $request_uri;`)",
-                                self.uri_header, self.uri_header
-                            ));
-                        }
-                    },
+                    None => {
+                        return Err(format!(
+                            "the proxy did not send `{}` (nginx: `proxy_set_header {} $request_uri;`)",
+                            self.uri_header, self.uri_header
+                        ));
+                    }
                 };
                 let method = match text(&self.method_header)? {
                     Some(m) => parse_method(m)?,
@@ -153,6 +155,20 @@ impl Shape {
                     .or_else(|| headers.get(header::HOST))
                     .cloned();
                 (method, target, host)
+            }
+            ProxyKind::IngressNginx => {
+                if uri.path() != self.path {
+                    return Err(format!("not the check path `{}`", self.path));
+                }
+                let Some(url) = text(&HeaderName::from_static("x-original-url"))? else {
+                    return Err("the proxy did not send `x-original-url`".into());
+                };
+                let target = path_of_url(url)?;
+                let method = match text(&HeaderName::from_static("x-original-method"))? {
+                    Some(m) => parse_method(m)?,
+                    None => method.clone(),
+                };
+                (method, target, headers.get("x-forwarded-host").cloned())
             }
             ProxyKind::Forward => {
                 if uri.path() != self.path {
@@ -199,14 +215,27 @@ fn parse_method(text: &str) -> Result<Method, String> {
         .map_err(|_| format!("`{text}` is not a request method"))
 }
 
-/// The path and query of an absolute URL (ingress-nginx's `X-Original-URL`).
+/// The request target of an absolute URL (ingress-nginx's `X-Original-URL`, built as
+/// `$scheme://$http_host$request_uri`): the raw text from the first `/` after the authority.
+/// An authority with `#`, `?`, `@`, `\` or a space in it is refused: a client's `Host` could
+/// otherwise move the start of the path (`Host: api:443#` would make `/admin` a fragment).
 fn path_of_url(url: &str) -> Result<String, String> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|_| "the `x-original-url` header does not parse".to_owned())?;
-    uri.path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .ok_or_else(|| "the `x-original-url` header has no path".to_owned())
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return Err("the `x-original-url` header is not an http(s) URL".into());
+    };
+    let Some(slash) = rest.find('/') else {
+        return Err("the `x-original-url` header has no path".into());
+    };
+    let authority = &rest[..slash];
+    if authority.is_empty() || authority.contains(['#', '?', '@', '\\', ' ']) {
+        return Err("the `x-original-url` header's host is not a host".into());
+    }
+    Ok(rest[slash..].to_owned())
 }
 
 #[cfg(test)]
@@ -278,18 +307,9 @@ mod tests {
             (o.method, o.uri.to_string()),
             (Method::POST, "/orders?a=1".into())
         );
-        // ingress-nginx: the full URL.
-        let o = s
-            .original(
-                &Method::PUT,
-                &check,
-                &headers(&[("x-original-url", "https://api.example/admin/x?y")]),
-            )
-            .unwrap();
-        assert_eq!(
-            (o.method, o.uri.to_string()),
-            (Method::PUT, "/admin/x?y".into())
-        );
+        // Plain nginx reads only its own header, never a URL a client could send.
+        let url_only = headers(&[("x-original-url", "https://api.example/admin/x")]);
+        assert!(s.original(&Method::GET, &check, &url_only).is_err());
         let missing = s
             .original(&Method::GET, &check, &HeaderMap::new())
             .unwrap_err();
@@ -302,6 +322,39 @@ mod tests {
         );
         let absolute = headers(&[("x-original-uri", "http://evil/admin")]);
         assert!(s.original(&Method::GET, &check, &absolute).is_err());
+    }
+
+    #[test]
+    fn ingress_nginx_sends_the_url_and_nothing_a_client_adds_counts() {
+        let s = shape(ProxyKind::IngressNginx, "/auth");
+        let check: Uri = "/auth".parse().unwrap();
+        let o = s
+            .original(
+                &Method::GET,
+                &check,
+                &headers(&[
+                    ("x-original-url", "https://api.example/admin/x?y"),
+                    ("x-original-method", "PUT"),
+                    // A client's own header, passed through by ingress-nginx: ignored.
+                    ("x-original-uri", "/public"),
+                ]),
+            )
+            .unwrap();
+        assert_eq!(
+            (o.method, o.uri.to_string()),
+            (Method::PUT, "/admin/x?y".into())
+        );
+        // A `Host` that would move the path: refused.
+        for url in [
+            "https://api.example:443#/admin/x",
+            "https://api.example?/admin",
+            "https://user@api.example/admin",
+            "https:///admin",
+            "ftp://api.example/admin",
+        ] {
+            let h = headers(&[("x-original-url", url)]);
+            assert!(s.original(&Method::GET, &check, &h).is_err(), "{url}");
+        }
     }
 
     #[test]

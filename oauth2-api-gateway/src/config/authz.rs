@@ -43,7 +43,8 @@ pub(super) fn parse(
                 "this gateway was built without the `envoy-grpc` feature",
             ));
         }
-        "nginx" | "ingress-nginx" => ProxyKind::Nginx,
+        "nginx" => ProxyKind::Nginx,
+        "ingress-nginx" => ProxyKind::IngressNginx,
         "traefik" | "caddy" | "forward" => ProxyKind::Forward,
         other => {
             return Err(ctx.err(
