@@ -49,24 +49,33 @@ impl Service<Request<Body>> for Reloadable {
     }
 }
 
-/// Reloads `path` on every `SIGHUP`, swapping the router in `serving`.
-pub(crate) async fn on_sighup(path: PathBuf, mut plan: Plan, serving: Reloadable) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP: the configuration cannot be reloaded");
-            return;
-        };
-        while hangups.recv().await.is_some() {
-            if let Some(next) = reload(&path, &plan, &serving) {
-                plan = next;
-            }
+/// `SIGHUP`, caught from now on. Call it before the `listening on` line: until a handler is
+/// installed, SIGHUP's default action ends the process, and scripts reload as soon as they
+/// read that line.
+#[cfg(unix)]
+pub(crate) fn hangups() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP: the configuration cannot be reloaded");
+            None
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = (path, plan, serving);
+}
+
+/// Reloads `path` on every `SIGHUP`, swapping the router in `serving`.
+#[cfg(unix)]
+pub(crate) async fn on_sighup(
+    mut hangups: tokio::signal::unix::Signal,
+    path: PathBuf,
+    mut plan: Plan,
+    serving: Reloadable,
+) {
+    while hangups.recv().await.is_some() {
+        if let Some(next) = reload(&path, &plan, &serving) {
+            plan = next;
+        }
     }
 }
 

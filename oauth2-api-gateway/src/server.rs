@@ -214,6 +214,9 @@ pub(crate) async fn serve_plan(
     reload_from: Option<std::path::PathBuf>,
 ) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    // SIGHUP is caught before the first line is printed (see `reload::hangups`).
+    #[cfg(unix)]
+    let hangups = reload_from.as_ref().and_then(|_| crate::reload::hangups());
     // One line per start with what is being served (never a key, a secret or a token).
     let providers: Vec<&str> = plan.authenticator.providers().map(|p| p.name()).collect();
     tracing::info!(
@@ -228,8 +231,21 @@ pub(crate) async fn serve_plan(
     println!("listening on {scheme}://{local}");
     let serving = crate::reload::Reloadable::new(router(&plan)?);
     let (limits, tls) = (plan.limits, plan.tls.clone());
-    let reloads =
-        reload_from.map(|path| tokio::spawn(crate::reload::on_sighup(path, plan, serving.clone())));
+    #[cfg(unix)]
+    let reloads = match (reload_from, hangups) {
+        (Some(path), Some(hangups)) => Some(tokio::spawn(crate::reload::on_sighup(
+            hangups,
+            path,
+            plan,
+            serving.clone(),
+        ))),
+        _ => None,
+    };
+    #[cfg(not(unix))]
+    let reloads: Option<tokio::task::JoinHandle<()>> = {
+        let _ = (reload_from, plan);
+        None
+    };
     crate::listener::run_tls(listener, serving.router(), limits, tls, shutdown_signal()).await;
     if let Some(task) = reloads {
         task.abort();

@@ -137,10 +137,13 @@ async fn envoy_grpc_allows_with_claim_headers_and_denies_with_http_answers() {
         .map(|h| (h.key.clone(), h.value.clone()))
         .collect();
     assert_eq!(set.get("x-user").map(String::as_str), Some("alice"));
-    assert_eq!(
-        allowed.headers_to_remove,
-        ["x-email"],
+    assert!(
+        allowed.headers_to_remove.iter().any(|h| h == "x-email"),
         "the absent claim's header goes"
+    );
+    assert!(
+        !allowed.headers_to_remove.iter().any(|h| h == "x-user"),
+        "the present one stays"
     );
 
     // No token: UNAUTHENTICATED with a 401 and the challenge (Envoy's default would be 403).
@@ -230,4 +233,53 @@ async fn only_trusted_proxies_may_ask_over_grpc() {
         (7, 403),
         "127.0.0.1 is not trusted here"
     );
+}
+
+/// Under Envoy's gRPC mode the check sees every header: an override or another spelling of a
+/// claim header is refused, and the allow lists them for removal anyway.
+#[tokio::test]
+async fn grpc_checks_refuse_overrides_and_remove_other_spellings() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("authz-grpc-smuggle");
+    let gw = gateway(&dir, &issuer, &jwks, "");
+    let bearer = format!("Bearer {}", token(&issuer, "orders:read"));
+    let r = ask(
+        &gw,
+        check_request(
+            "GET",
+            "/orders/1",
+            &[
+                ("authorization", &bearer),
+                ("x-http-method-override", "DELETE"),
+            ],
+            &[],
+        ),
+    )
+    .await;
+    assert_ne!(code(&r), 0);
+    let r = ask(
+        &gw,
+        check_request(
+            "GET",
+            "/orders/1",
+            &[("authorization", &bearer), ("x_user", "root")],
+            &[],
+        ),
+    )
+    .await;
+    assert_ne!(code(&r), 0);
+    let ok = ask(
+        &gw,
+        check_request("GET", "/orders/1", &[("authorization", &bearer)], &[]),
+    )
+    .await;
+    let Some(HttpResponse::OkResponse(allowed)) = &ok.http_response else {
+        panic!("{ok:?}");
+    };
+    for name in ["x_user", "x-http-method-override"] {
+        assert!(
+            allowed.headers_to_remove.iter().any(|n| n == name),
+            "{name}"
+        );
+    }
 }

@@ -23,7 +23,10 @@ use envoy_types::ext_authz::v3::pb::{
 };
 use envoy_types::pb::google::rpc::Status as RpcStatus;
 
-use super::{Asked, Check, Decision, ProxyKind, Shape, denial_status, policy, record};
+use super::{
+    Asked, Check, Decision, ProxyKind, Shape, denial_status, envoy_removals, policy, record,
+    smuggled,
+};
 
 /// The gRPC method Envoy calls.
 pub(super) const CHECK_PATH: &str = "/envoy.service.auth.v3.Authorization/Check";
@@ -57,7 +60,7 @@ impl Authorization for Envoy {
             tracing::warn!(peer = ?peer, "check request from an address not in trusted_proxies");
             return Ok(refused(started, "not a trusted proxy"));
         };
-        let asked = match asked(&request.into_inner(), peer) {
+        let asked = match asked(&request.into_inner(), peer, &self.0) {
             Ok(asked) => asked,
             Err(why) => {
                 tracing::warn!(%why, "Envoy check request without a usable HTTP request");
@@ -66,7 +69,7 @@ impl Authorization for Envoy {
         };
         Ok(tonic::Response::new(
             match self.0.decide(asked, started).await {
-                Decision::Allow { headers } => allowed(headers),
+                Decision::Allow { headers } => allowed(headers, &self.0),
                 Decision::Deny {
                     status,
                     headers,
@@ -85,7 +88,7 @@ impl Authorization for Envoy {
 /// The request in a `CheckRequest`: method, path (with query), host, and the client's
 /// headers (from `headers`, or from `header_map` when Envoy sends raw headers); pseudo-headers
 /// and the proxy's own headers are left out. `context_extensions` are the route's policy.
-fn asked(check: &CheckRequest, peer: SocketAddr) -> Result<Asked, String> {
+fn asked(check: &CheckRequest, peer: SocketAddr, state: &Check) -> Result<Asked, String> {
     let attributes = check
         .attributes
         .as_ref()
@@ -131,6 +134,9 @@ fn asked(check: &CheckRequest, peer: SocketAddr) -> Result<Asked, String> {
             add(&h.key, value);
         }
     }
+    if let Some(why) = smuggled(ProxyKind::EnvoyGrpc, &headers, &uri, &state.forwarding) {
+        return Err(why);
+    }
     let requirement = policy::from_pairs(&attributes.context_extensions)?;
     Ok(Asked {
         method,
@@ -167,7 +173,7 @@ fn status(code: i32, message: &str) -> Option<RpcStatus> {
 }
 
 /// OK: each present claim header overwrites any copy; each absent one is removed.
-fn allowed(values: Vec<(HeaderName, Option<HeaderValue>)>) -> CheckResponse {
+fn allowed(values: Vec<(HeaderName, Option<HeaderValue>)>, state: &Check) -> CheckResponse {
     let mut ok = OkHttpResponse::default();
     for (name, value) in values {
         match value.as_ref().and_then(|v| v.to_str().ok()) {
@@ -175,6 +181,9 @@ fn allowed(values: Vec<(HeaderName, Option<HeaderValue>)>) -> CheckResponse {
             None => ok.headers_to_remove.push(name.as_str().to_owned()),
         }
     }
+    // Other spellings of the vouched headers, and method overrides: never upstream.
+    ok.headers_to_remove
+        .extend(envoy_removals(&state.forwarding));
     CheckResponse {
         status: status(OK, ""),
         http_response: Some(HttpResponse::OkResponse(ok)),

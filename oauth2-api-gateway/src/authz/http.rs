@@ -13,7 +13,10 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{Asked, Check, Decision, ProxyKind, Shape, denial_status, policy, record};
+use super::{
+    Asked, Check, Decision, ProxyKind, Shape, denial_status, envoy_removals, policy, record,
+    smuggled,
+};
 
 /// Every path answers: Envoy puts the original path after its prefix.
 pub(super) fn router(state: Arc<Check>) -> Router {
@@ -43,6 +46,10 @@ async fn check(
             return refused(kind, started, "bad_check_request", &why);
         }
     };
+    if let Some(why) = smuggled(kind, &parts.headers, &original.uri, &state.forwarding) {
+        tracing::info!(proxy = kind.as_str(), %why, "check refused");
+        return refused(kind, started, "smuggled", &why);
+    }
     let requirement = match kind {
         // Envoy's check URL carries the original query, not a policy.
         ProxyKind::Envoy => None,
@@ -63,7 +70,7 @@ async fn check(
         peer,
     };
     match state.decide(asked, started).await {
-        Decision::Allow { headers } => allowed(kind, headers),
+        Decision::Allow { headers } => allowed(kind, headers, &state),
         Decision::Deny {
             status,
             headers,
@@ -80,7 +87,11 @@ async fn check(
 
 /// 200 with every claim header (empty when absent); Envoy is also told to remove the absent
 /// ones upstream.
-fn allowed(kind: ProxyKind, values: Vec<(HeaderName, Option<HeaderValue>)>) -> Response {
+fn allowed(
+    kind: ProxyKind,
+    values: Vec<(HeaderName, Option<HeaderValue>)>,
+    state: &Check,
+) -> Response {
     let mut response = StatusCode::OK.into_response();
     let mut absent = Vec::new();
     let headers = response.headers_mut();
@@ -89,6 +100,11 @@ fn allowed(kind: ProxyKind, values: Vec<(HeaderName, Option<HeaderValue>)>) -> R
             absent.push(name.as_str().to_owned());
         }
         headers.insert(name, value.unwrap_or_else(|| HeaderValue::from_static("")));
+    }
+    if kind == ProxyKind::Envoy {
+        // Envoy sees only the headers it sends: it also removes the spellings and overrides
+        // the check could not see.
+        absent.extend(envoy_removals(&state.forwarding));
     }
     if kind == ProxyKind::Envoy
         && !absent.is_empty()

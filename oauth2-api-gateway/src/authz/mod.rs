@@ -215,6 +215,78 @@ impl Check {
     }
 }
 
+/// What a client could add to a request that the proxy forwards as it is, and that would make
+/// the upstream act on another method or path than the one decided here (method overrides,
+/// rewrite headers, a `_method` parameter), or read as a header the gateway vouches for (a
+/// claim header spelled with `_`, which CGI-style servers read as `-`). A check that carries
+/// one is refused (the inline proxy mode strips them instead; here the proxy forwards).
+fn smuggled(
+    kind: ProxyKind,
+    headers: &::http::HeaderMap,
+    uri: &Uri,
+    forwarding: &Forwarding,
+) -> Option<String> {
+    use crate::proxy::{UNGOVERNED_HEADERS, name_is};
+    for name in headers.keys().map(::http::HeaderName::as_str) {
+        // nginx and ingress-nginx set their own `X-Original-*` on the check request.
+        let proxys_own = matches!(kind, ProxyKind::Nginx | ProxyKind::IngressNginx)
+            && crate::proxy::name_starts_with(name, "x-original-");
+        if !proxys_own && UNGOVERNED_HEADERS.iter().any(|h| name_is(name, h)) {
+            return Some(format!(
+                "the request carries `{name}`, which would make the upstream act on another method or path"
+            ));
+        }
+        if let Some(vouched) = forwarding
+            .header_names()
+            .find(|v| name != v.as_str() && name_is(name, v.as_str()))
+        {
+            return Some(format!(
+                "the request carries `{name}`, which an upstream would read as `{vouched}`"
+            ));
+        }
+    }
+    let query = uri.query()?;
+    query
+        .split(['&', ';'])
+        .any(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            tower_oauth2_api::query_parameter_is(name, "_method")
+        })
+        .then(|| "the request carries a `_method` parameter (a method override)".to_owned())
+}
+
+/// Every spelling of `name` with `_` in place of some `-`, for proxies that remove headers by
+/// exact name (at most 16 per name).
+fn underscore_spellings(name: &str) -> Vec<String> {
+    let dashes: Vec<usize> = name.match_indices('-').map(|(i, _)| i).take(4).collect();
+    (1u32..(1 << dashes.len()))
+        .map(|mask| {
+            let mut bytes = name.as_bytes().to_vec();
+            for (bit, &at) in dashes.iter().enumerate() {
+                if mask & (1 << bit) != 0 {
+                    bytes[at] = b'_';
+                }
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+        .collect()
+}
+
+/// What Envoy is told to remove on every allow, because its check may not see them (it sends
+/// only the headers it is configured to): every other spelling of the vouched headers, and
+/// the method-override and rewrite headers.
+fn envoy_removals(forwarding: &Forwarding) -> Vec<String> {
+    let mut names: Vec<String> = forwarding
+        .header_names()
+        .flat_map(|h| underscore_spellings(h.as_str()))
+        .collect();
+    for h in crate::proxy::UNGOVERNED_HEADERS {
+        names.push(h.to_owned());
+        names.extend(underscore_spellings(h));
+    }
+    names
+}
+
 /// The status a denial gets under `proxy`, from the inline answer's status and kind.
 fn denial_status(proxy: ProxyKind, status: StatusCode, kind: Option<ErrorKind>) -> StatusCode {
     match kind {

@@ -31,6 +31,10 @@ where
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), None);
     for (name, value) in pairs {
         let value = value.as_ref();
+        if value.trim().is_empty() {
+            // `scope=` from an empty variable must not mean "no requirement".
+            return Err(format!("`{}` is empty", name.as_ref()));
+        }
         let words = || {
             value
                 .split(' ')
@@ -96,5 +100,10 @@ mod tests {
         assert!(from_query(Some("scopes=orders:read")).is_err());
         assert!(from_query(Some("role_claim=a")).is_err());
         assert!(from_query(Some("role=a&role_claim=a&role_claim=b")).is_err());
+        assert!(
+            from_query(Some("scope=")).is_err(),
+            "an empty scope is not no scope"
+        );
+        assert!(from_query(Some("scope=%20&any_role=a")).is_err());
     }
 }

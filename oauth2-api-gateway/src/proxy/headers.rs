@@ -11,7 +11,7 @@ pub(super) const FORWARDING_HEADERS: [&str; 2] = ["forwarded", "x-real-ip"];
 /// Headers with which an upstream would act on another method or path than the one the rules
 /// governed: method overrides (ASP.NET, Express, Rack, Spring) and rewrites (IIS, some PHP
 /// frameworks). Removed in every spelling.
-pub(super) const UNGOVERNED_HEADERS: [&str; 7] = [
+pub(crate) const UNGOVERNED_HEADERS: [&str; 7] = [
     "x-http-method-override",
     "x-http-method",
     "x-method-override",

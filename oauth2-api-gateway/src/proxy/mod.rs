@@ -10,7 +10,9 @@
 mod body;
 mod headers;
 
-pub(crate) use headers::{name_is, name_starts_with, normalised, strip_hop_by_hop};
+pub(crate) use headers::{
+    UNGOVERNED_HEADERS, name_is, name_starts_with, normalised, strip_hop_by_hop,
+};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,7 +33,7 @@ use serde_json::json;
 use tower_oauth2_api::{is_websocket_upgrade, query_without, websocket_accept};
 
 use body::PausingBody;
-use headers::{FORWARDING_HEADERS, STRIPPED_PARAMETERS, UNGOVERNED_HEADERS};
+use headers::{FORWARDING_HEADERS, STRIPPED_PARAMETERS};
 
 use crate::config::{Forwarding, Upstream};
 use crate::listener::ConnectionSlot;
