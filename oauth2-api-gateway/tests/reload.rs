@@ -231,11 +231,17 @@ async fn a_hangup_right_after_the_start_line_does_not_kill_the_gateway() {
     let dir = TempDir::new("reload-early");
     let file = dir.write(
         "gw.toml",
-        &format!("listen = \"127.0.0.1:0\"\n{}", provider_toml(&issuer, &jwks)),
+        &format!(
+            "listen = \"127.0.0.1:0\"\n{}",
+            provider_toml(&issuer, &jwks)
+        ),
     );
     let mut gw = start_logging(&file, &dir.0.join("gw.log"));
     hangup(gw.child.id());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(gw.child.try_wait().unwrap().is_none(), "the gateway ended on SIGHUP");
+    assert!(
+        gw.child.try_wait().unwrap().is_none(),
+        "the gateway ended on SIGHUP"
+    );
     assert_eq!(status(&gw.url("/healthz"), None).await, 200);
 }

@@ -95,7 +95,7 @@ pub(crate) fn key_spec(text: &str) -> KeySpec {
     let lower = trimmed.get(..8).unwrap_or(trimmed).to_ascii_lowercase();
     if trimmed == "discover" {
         KeySpec::Discover
-    } else if let Some(path) = trimmed.strip_prefix("file://") {
+    } else if let Some(path) = lower.starts_with("file://").then(|| &trimmed[7..]) {
         KeySpec::File(path.into())
     } else if lower.starts_with("https://") || lower.starts_with("http://") {
         KeySpec::Url(trimmed.to_owned())
@@ -103,6 +103,16 @@ pub(crate) fn key_spec(text: &str) -> KeySpec {
         KeySpec::Pem(text.to_owned())
     } else {
         KeySpec::Jwks(text.to_owned())
+    }
+}
+
+/// A path from the config file: relative ones are read beside the file, not in whatever
+/// directory the gateway was started from.
+fn beside(config: &std::path::Path, path: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(path);
+    match config.parent() {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path.to_path_buf(),
     }
 }
 
@@ -130,10 +140,15 @@ fn build_provider(
                 "give `keys` or `keys_file`, not both",
             ));
         }
-        b = b.key_file(file.get_ref());
+        b = b.key_file(beside(ctx.path, file.get_ref()));
     }
     match p.keys.as_ref().map(Spanned::get_ref) {
-        Some(toml::Value::String(s)) => b = b.keys(key_spec(s)),
+        Some(toml::Value::String(s)) => {
+            b = b.keys(match key_spec(s) {
+                KeySpec::File(path) => KeySpec::File(beside(ctx.path, &path.to_string_lossy())),
+                other => other,
+            });
+        }
         Some(v @ toml::Value::Table(_)) => {
             let json = serde_json::to_string(v).map_err(|e| {
                 ctx.err(
