@@ -283,3 +283,39 @@ async fn grpc_checks_refuse_overrides_and_remove_other_spellings() {
         );
     }
 }
+
+/// A claim that is not ASCII (a name with an accent) still reaches the upstream under gRPC.
+#[tokio::test]
+async fn a_claim_that_is_not_ascii_is_forwarded() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("authz-grpc-utf8");
+    let gw = gateway(&dir, &issuer, &jwks, "");
+    let t = issuer
+        .token()
+        .audience(AUD)
+        .claim("sub", json!("alice"))
+        .claim("email", json!("zoë@example.com"))
+        .claim("scope", json!("orders:read"))
+        .build();
+    let r = ask(
+        &gw,
+        check_request(
+            "GET",
+            "/orders/1",
+            &[("authorization", &format!("Bearer {t}"))],
+            &[],
+        ),
+    )
+    .await;
+    let Some(HttpResponse::OkResponse(allowed)) = &r.http_response else {
+        panic!("{r:?}");
+    };
+    let email = allowed
+        .headers
+        .iter()
+        .filter_map(|h| h.header.as_ref())
+        .find(|h| h.key == "x-email")
+        .expect("x-email is set");
+    assert_eq!(email.value, "zoë@example.com");
+    assert!(!allowed.headers_to_remove.iter().any(|h| h == "x-email"));
+}

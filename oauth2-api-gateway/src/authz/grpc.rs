@@ -150,13 +150,18 @@ fn asked(check: &CheckRequest, peer: SocketAddr, state: &Check) -> Result<Asked,
     })
 }
 
-fn header(name: &str, value: &str) -> HeaderValueOption {
+fn header(name: &str, value: &[u8]) -> HeaderValueOption {
+    // `value` when it is text, else `raw_value` (Envoy takes one or the other).
+    let (value, raw_value) = match std::str::from_utf8(value) {
+        Ok(text) => (text.to_owned(), Vec::new()),
+        Err(_) => (String::new(), value.to_vec()),
+    };
     #[allow(deprecated)]
     HeaderValueOption {
         header: Some(EnvoyHeader {
             key: name.to_owned(),
-            value: value.to_owned(),
-            raw_value: Vec::new(),
+            value,
+            raw_value,
         }),
         append: None,
         append_action: HeaderAppendAction::OverwriteIfExistsOrAdd.into(),
@@ -176,8 +181,8 @@ fn status(code: i32, message: &str) -> Option<RpcStatus> {
 fn allowed(values: Vec<(HeaderName, Option<HeaderValue>)>, state: &Check) -> CheckResponse {
     let mut ok = OkHttpResponse::default();
     for (name, value) in values {
-        match value.as_ref().and_then(|v| v.to_str().ok()) {
-            Some(v) => ok.headers.push(header(name.as_str(), v)),
+        match &value {
+            Some(v) => ok.headers.push(header(name.as_str(), v.as_bytes())),
             None => ok.headers_to_remove.push(name.as_str().to_owned()),
         }
     }
@@ -206,7 +211,7 @@ fn denied(http: StatusCode, headers: &HeaderMap, body: &str) -> CheckResponse {
         headers: headers
             .iter()
             .filter(|(name, _)| *name != ::http::header::CONTENT_LENGTH)
-            .filter_map(|(name, value)| Some(header(name.as_str(), value.to_str().ok()?)))
+            .map(|(name, value)| header(name.as_str(), value.as_bytes()))
             .collect(),
         body: body.to_owned(),
     };

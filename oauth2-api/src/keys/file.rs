@@ -26,6 +26,11 @@ impl FileKeys {
 
 /// Reads at most `max` bytes of `path` as UTF-8 (a larger file is refused, not cut).
 fn read_capped(path: &Path, max: usize) -> Result<String, String> {
+    // Only a regular file (or a link to one): opening a FIFO would block the reading thread.
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open the key file: {e}"))?;
+    if !meta.is_file() {
+        return Err("the key file is not a regular file".into());
+    }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open the key file: {e}"))?;
     let mut text = String::new();
     let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);

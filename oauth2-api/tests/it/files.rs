@@ -169,3 +169,34 @@ async fn an_oversized_key_file_is_refused_whole() {
             .contains("larger than 1024")
     );
 }
+
+/// A path that is not a regular file (a FIFO, say) is refused at once: reading it would block.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_is_not_read() {
+    let issuer = TestIssuer::new("https://fifo-file.test").with_key(Algorithm::ES256, "k1");
+    let dir = Dir::new("fifo");
+    let path = dir.0.join("jwks.json");
+    let made = std::process::Command::new("mkfifo").arg(&path).status();
+    if !made.is_ok_and(|s| s.success()) {
+        println!("SKIPPED a_fifo_is_not_read: mkfifo is not available");
+        return;
+    }
+    let auth = auth(&issuer, path);
+    let e = tokio::time::timeout(
+        Duration::from_secs(5),
+        auth.authenticate(&issuer.token().audience(AUD).build()),
+    )
+    .await
+    .expect("no hang")
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::KeysUnavailable);
+    assert!(
+        auth.key_sets()[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|m| m.contains("not a regular file")),
+        "{:?}",
+        auth.key_sets()
+    );
+}
