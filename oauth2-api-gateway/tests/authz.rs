@@ -17,7 +17,7 @@ use oauth2_api::test_util::{JwksServer, TestIssuer};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use support::{AUD, TempDir, issuer, provider_toml};
+use support::{AUD, TempDir, issuer, provider_toml, scoped_token as token};
 
 const ROUTES: &str = "[[routes]]\nprefix = \"/orders\"\nscopes = [\"orders:read\"]\n\n[[routes]]\nprefix = \"/docs\"\npublic = true\n";
 
@@ -64,15 +64,6 @@ async fn ask(app: &axum::Router, mut req: Request<Body>, peer: &str) -> Answer {
 }
 
 const LOCAL: &str = "127.0.0.1:40000";
-
-fn token(issuer: &TestIssuer, scope: &str) -> String {
-    issuer
-        .token()
-        .audience(AUD)
-        .claim("sub", json!("alice"))
-        .claim("scope", json!(scope))
-        .build()
-}
 
 #[tokio::test]
 async fn envoy_allows_with_every_claim_header_and_removes_the_absent_ones() {

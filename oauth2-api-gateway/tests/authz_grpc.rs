@@ -15,7 +15,7 @@ use envoy_types::pb::envoy::service::auth::v3::{AttributeContext, CheckRequest, 
 use oauth2_api::test_util::TestIssuer;
 use serde_json::json;
 
-use support::{AUD, Gateway, TempDir, issuer, provider_toml, start};
+use support::{AUD, Gateway, TempDir, issuer, provider_toml, scoped_token as token, start};
 
 fn gateway(
     dir: &TempDir,
@@ -31,15 +31,6 @@ fn gateway(
         ),
     );
     start(&config)
-}
-
-fn token(issuer: &TestIssuer, scope: &str) -> String {
-    issuer
-        .token()
-        .audience(AUD)
-        .claim("sub", json!("alice"))
-        .claim("scope", json!(scope))
-        .build()
 }
 
 /// A `CheckRequest` as Envoy builds it for `method path` with `headers`.

@@ -15,7 +15,7 @@ use axum::extract::Request;
 use oauth2_api::test_util::TestIssuer;
 use serde_json::{Value, json};
 
-use support::{AUD, TempDir, client, issuer, provider_toml, start};
+use support::{TempDir, client, issuer, provider_toml, scoped_token as token, start};
 
 /// An upstream that answers with what it received: method, path and headers.
 async fn upstream() -> SocketAddr {
@@ -108,15 +108,6 @@ fn gateway(
         ),
     );
     start(&config)
-}
-
-fn token(issuer: &TestIssuer, scope: &str) -> String {
-    issuer
-        .token()
-        .audience(AUD)
-        .claim("sub", json!("alice"))
-        .claim("scope", json!(scope))
-        .build()
 }
 
 struct Seen {

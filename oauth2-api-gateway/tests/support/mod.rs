@@ -113,3 +113,13 @@ pub fn client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// A token for `alice` from `issuer`, for this suite's audience, with `scope`.
+pub fn scoped_token(issuer: &TestIssuer, scope: &str) -> String {
+    issuer
+        .token()
+        .audience(AUD)
+        .claim("sub", serde_json::json!("alice"))
+        .claim("scope", serde_json::json!(scope))
+        .build()
+}
