@@ -171,6 +171,14 @@ fn bench_algorithms(c: &mut Criterion) {
         group.bench_function("oauth2-api", |b| {
             b.iter(|| ours.try_authenticate(black_box(&token)).unwrap().is_ok())
         });
+        // The same, then every claim read (the map built), as a handler that reads one does;
+        // what `jsonwebtoken` below always does.
+        group.bench_function("oauth2-api-claims-read", |b| {
+            b.iter(|| {
+                let user = ours.try_authenticate(black_box(&token)).unwrap().unwrap();
+                user.claims().len()
+            })
+        });
 
         if alg != Algorithm::ES512 {
             let (key, validation) =
@@ -189,6 +197,12 @@ fn bench_algorithms(c: &mut Criterion) {
             assert_eq!(cached.cached_tokens(), 1);
             group.bench_function("oauth2-api-cache-hit", |b| {
                 b.iter(|| cached.try_authenticate(black_box(&token)).unwrap().is_ok())
+            });
+            group.bench_function("oauth2-api-cache-hit-claims-read", |b| {
+                b.iter(|| {
+                    let user = cached.try_authenticate(black_box(&token)).unwrap().unwrap();
+                    user.claims().len()
+                })
             });
         }
         group.finish();

@@ -18,9 +18,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::RwLock;
 
-use aws_lc_rs::digest;
+use std::sync::Arc;
 
-use crate::authenticated::Authenticated;
+use aws_lc_rs::digest;
 
 /// The default number of cached tokens.
 pub const DEFAULT_TOKEN_CACHE_ENTRIES: usize = 10_000;
@@ -46,21 +46,43 @@ impl Hasher for DigestHasher {
     }
 }
 
+/// One verified token: its claims as JSON text (the owned map is built again, lazily, for
+/// each hit), so an entry costs its text plus about a hundred bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) authenticated: Authenticated,
-    pub(crate) provider: usize,
+    pub(crate) json: Arc<[u8]>,
+    pub(crate) tenant: Option<Arc<str>>,
     pub(crate) key_set: u64,
-    pub(crate) exp: i64,
-    /// `max(nbf, iat)` as checked: the entry is used only when `now + leeway >= not_before`.
-    pub(crate) not_before: i64,
-    pub(crate) leeway: i64,
+    /// `exp + leeway`: the entry is used only while `now` is before it.
+    valid_until: i64,
+    /// `max(nbf, iat) - leeway` (as checked): the entry is used only from then on.
+    valid_from: i64,
+    pub(crate) provider: u32,
 }
 
 impl Entry {
+    /// An entry for a token of `provider`, valid until `exp` and from `not_before` (both
+    /// widened by `leeway`, exactly as a fresh check widens them).
+    pub(crate) fn new(
+        json: Arc<[u8]>,
+        tenant: Option<Arc<str>>,
+        provider: u32,
+        key_set: u64,
+        (exp, not_before): (i64, i64),
+        leeway: i64,
+    ) -> Self {
+        Self {
+            json,
+            tenant,
+            key_set,
+            valid_until: exp.saturating_add(leeway),
+            valid_from: not_before.saturating_sub(leeway),
+            provider,
+        }
+    }
+
     fn usable(&self, now: i64) -> bool {
-        now < self.exp.saturating_add(self.leeway)
-            && now.saturating_add(self.leeway) >= self.not_before
+        now < self.valid_until && now >= self.valid_from
     }
 }
 
@@ -105,11 +127,12 @@ impl TokenCache {
         key: &CacheKey,
         now: i64,
         current: impl Fn(usize) -> Option<u64>,
-    ) -> Option<Authenticated> {
+    ) -> Option<Entry> {
         let shard = self.shard(key).read().ok()?;
         let entry = shard.get(key)?;
-        if entry.usable(now) && current(entry.provider) == Some(entry.key_set) {
-            Some(entry.authenticated.clone())
+        let provider = usize::try_from(entry.provider).ok()?;
+        if entry.usable(now) && current(provider) == Some(entry.key_set) {
+            Some(entry.clone())
         } else {
             None
         }
@@ -143,18 +166,9 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Map;
-    use std::sync::Arc;
 
     fn entry(exp: i64, key_set: u64) -> Entry {
-        Entry {
-            authenticated: Authenticated::new(Arc::from("p"), Map::new()),
-            provider: 0,
-            key_set,
-            exp,
-            not_before: i64::MIN,
-            leeway: 60,
-        }
+        Entry::new(Arc::from(&b"{}"[..]), None, 0, key_set, (exp, i64::MIN), 60)
     }
 
     #[test]

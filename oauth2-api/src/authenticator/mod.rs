@@ -248,8 +248,15 @@ impl Authenticator {
                 let hit = cache.get(&key, now, |i| {
                     self.inner.entries.get(i).and_then(|e| e.keys.current_id())
                 });
-                if let Some(hit) = hit {
-                    return Pass::Done(Ok(hit));
+                if let Some(hit) = hit
+                    && let Some(entry) = usize::try_from(hit.provider)
+                        .ok()
+                        .and_then(|i| self.inner.entries.get(i))
+                {
+                    let name = Arc::clone(&entry.provider.name);
+                    return Pass::Done(Ok(
+                        Authenticated::from_json(name, hit.json).with_tenant(hit.tenant)
+                    ));
                 }
                 Some(key)
             }
@@ -290,17 +297,20 @@ impl Authenticator {
             caching,
         ) {
             Verdict::Verified(v) => {
-                if let (Some(cache), Some(key), Some((exp, not_before))) =
-                    (&inner.token_cache, cache_key, v.cache_times)
-                {
-                    let entry = token_cache::Entry {
-                        authenticated: v.authenticated.clone(),
-                        provider: v.provider,
-                        key_set: v.key_set,
-                        exp,
-                        not_before,
-                        leeway: inner.entries[v.provider].provider.rules.leeway_secs,
-                    };
+                if let (Some(cache), Some(key), Some(times), Ok(provider)) = (
+                    &inner.token_cache,
+                    cache_key,
+                    v.cache_times,
+                    u32::try_from(v.provider),
+                ) {
+                    let entry = token_cache::Entry::new(
+                        Arc::clone(v.authenticated.json()),
+                        v.authenticated.tenant_arc().cloned(),
+                        provider,
+                        v.key_set,
+                        times,
+                        inner.entries[v.provider].provider.rules.leeway_secs,
+                    );
                     cache.insert(key, entry, now);
                 }
                 Ok(Ok(v.authenticated))

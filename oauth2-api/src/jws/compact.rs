@@ -1,8 +1,7 @@
 //! Splitting and decoding a compact JWS.
 
-use serde_json::{Map, Value};
-
-use crate::json::{MAX_DEPTH as MAX_JSON_DEPTH, depth_within, strict_object};
+use crate::claims::ClaimsView;
+use crate::json::{MAX_DEPTH as MAX_JSON_DEPTH, depth_within};
 
 use super::Header;
 use crate::base64url::decode as b64_decode;
@@ -20,14 +19,16 @@ pub(crate) struct Signed<'a> {
     pub(crate) signature: Vec<u8>,
 }
 
-/// A parsed, not yet verified, compact JWS with a JSON object payload (a JWT).
+/// A split, not yet verified, compact JWS meant as a JWT: its payload is read as claims by
+/// [`Compact::claims`].
 #[derive(Debug)]
 pub(crate) struct Compact<'a> {
     pub(crate) header: Header,
     /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.
     pub(crate) signing_input: &'a [u8],
     pub(crate) signature: Vec<u8>,
-    pub(crate) claims: Map<String, Value>,
+    /// The decoded payload: the claims' JSON text.
+    pub(crate) payload: Vec<u8>,
 }
 
 fn malformed(message: &'static str) -> AuthError {
@@ -35,19 +36,23 @@ fn malformed(message: &'static str) -> AuthError {
 }
 
 impl<'a> Compact<'a> {
-    /// Parses `token`, refusing anything longer than `max_len` bytes before decoding it. The
-    /// payload must be a JSON object without duplicate member names at any depth.
+    /// Splits and decodes `token`, refusing anything longer than `max_len` bytes before
+    /// decoding it.
     pub(crate) fn parse(token: &'a str, max_len: usize) -> Result<Self, AuthError> {
         let signed = Signed::split(token, max_len)?;
-        let claims = strict_object(&signed.payload, MAX_JSON_DEPTH).map_err(|_| {
-            malformed("token payload is not a JSON object without duplicate members")
-        })?;
         Ok(Self {
             header: signed.header,
             signing_input: signed.signing_input,
             signature: signed.signature,
-            claims,
+            payload: signed.payload,
         })
+    }
+
+    /// The payload read as claims: a JSON object without duplicate member names at any depth,
+    /// nested no deeper than the bound. Nothing owned is built (see [`ClaimsView`]).
+    pub(crate) fn claims(&self) -> Result<ClaimsView<'_>, AuthError> {
+        ClaimsView::read(&self.payload, MAX_JSON_DEPTH)
+            .map_err(|_| malformed("token payload is not a JSON object without duplicate members"))
     }
 }
 
@@ -116,14 +121,17 @@ mod tests {
     }
 
     fn kind(t: &str) -> ErrorKind {
-        Compact::parse(t, 8192).map(|_| ()).unwrap_err().kind()
+        Compact::parse(t, 8192)
+            .and_then(|c| c.claims().map(|_| ()))
+            .unwrap_err()
+            .kind()
     }
 
     #[test]
     fn well_formed_token_parses() {
         let t = token(r#"{"alg":"RS256","kid":"a"}"#, r#"{"iss":"x"}"#, b"sig");
         let c = Compact::parse(&t, 8192).expect("parses");
-        assert_eq!(c.claims["iss"], "x");
+        assert_eq!(c.claims().expect("claims").iss.as_deref(), Some("x"));
         assert_eq!(c.signature, b"sig");
         assert_eq!(
             c.signing_input,
@@ -175,7 +183,12 @@ mod tests {
             kind(&token(h, r#"{"a":{"roles":1,"roles":2}}"#, b"s")),
             ErrorKind::Malformed
         );
-        assert!(Compact::parse(&token(h, r#"{"a":[{"x":1},{"x":2}]}"#, b"s"), 8192).is_ok());
+        let fine = token(h, r#"{"a":[{"x":1},{"x":2}]}"#, b"s");
+        assert!(
+            Compact::parse(&fine, 8192)
+                .and_then(|c| c.claims().map(|_| ()))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -42,15 +42,17 @@ async fn a_repeated_token_is_served_from_the_cache_with_shared_claims() {
     let first = a.authenticate(&token).await.unwrap();
     let second = a.authenticate(&token).await.unwrap();
     assert!(
-        Arc::ptr_eq(&first.claims_arc(), &second.claims_arc()),
-        "a hit shares the claims"
+        std::ptr::eq(first.claims_json(), second.claims_json()),
+        "a hit shares the claims' text"
     );
+    assert_eq!(second.claims(), first.claims());
+    assert_eq!(second.claim("aud"), Some(&json!("api")));
     assert_eq!(a.cached_tokens(), 1);
     // Without the cache, each validation makes its own claims.
     let off = auth(&issuer, clock, 0);
     let x = off.authenticate(&token).await.unwrap();
     let y = off.authenticate(&token).await.unwrap();
-    assert!(!Arc::ptr_eq(&x.claims_arc(), &y.claims_arc()));
+    assert!(!std::ptr::eq(x.claims_json(), y.claims_json()));
     assert_eq!(off.cached_tokens(), 0);
 }
 
@@ -248,7 +250,7 @@ async fn an_unchanged_key_document_keeps_cached_tokens() {
     assert_eq!(server.fetch_count(), fetches + 1);
     let again = a.authenticate(&token).await.unwrap();
     assert!(
-        Arc::ptr_eq(&first.claims_arc(), &again.claims_arc()),
+        std::ptr::eq(first.claims_json(), again.claims_json()),
         "still a cache hit"
     );
 }

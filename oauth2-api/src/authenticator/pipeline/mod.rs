@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::authenticated::Authenticated;
-use crate::claims;
+use crate::claims::{self, ClaimsView, Date};
 use crate::error::{AuthError, ErrorKind};
 use crate::jws::Compact;
 use crate::keys::{KeySourceError, KeyStore, NoKey};
@@ -74,9 +74,10 @@ enum Outcome {
     Fail(AuthError),
 }
 
-/// Runs the pipeline on a parsed token. On success the claims move out of `compact` into the
-/// [`Authenticated`]; otherwise `compact` is left whole, so a second run after a wait needs no
-/// second parse. `cache_times` asks for the verified-token cache's times (computed only then).
+/// Runs the pipeline on a parsed token. The payload is read strictly (no owned claims are
+/// built); on success its text moves out of `compact` into the [`Authenticated`], otherwise
+/// `compact` is left whole, so a second run after a wait needs no second decode.
+/// `cache_times` asks for the verified-token cache's times (computed only then).
 pub(super) fn verify(
     entries: &[Entry],
     by_issuer: &HashMap<String, Vec<usize>>,
@@ -86,7 +87,11 @@ pub(super) fn verify(
     mode: Mode<'_>,
     cache_times: bool,
 ) -> Verdict {
-    let Some(iss) = compact.claims.get("iss").and_then(|v| v.as_str()) else {
+    let claims = match compact.claims() {
+        Ok(claims) => claims,
+        Err(e) => return Verdict::Rejected(e),
+    };
+    let Some(iss) = claims.iss.as_deref() else {
         return Verdict::Rejected(AuthError::new(
             ErrorKind::UnknownIssuer,
             "token has no issuer",
@@ -96,18 +101,17 @@ pub(super) fn verify(
     // Multi-tenant providers: `iss` must be their template with the token's own `tid` in it.
     // (`templated` lists the multi-tenant providers, computed once per authenticator: the
     // scan costs nothing when there are none.)
+    let tenant_of = |e: &Entry| {
+        e.provider
+            .rules
+            .tenant
+            .as_ref()
+            .and_then(|t| t.tenant(iss, claims.tid.as_deref()))
+    };
     let templated: Vec<usize> = templated
         .iter()
         .copied()
-        .filter(|&i| {
-            entries.get(i).is_some_and(|e| {
-                e.provider
-                    .rules
-                    .tenant
-                    .as_ref()
-                    .is_some_and(|t| t.tenant(iss, &compact.claims).is_some())
-            })
-        })
+        .filter(|&i| entries.get(i).is_some_and(|e| tenant_of(e).is_some()))
         .collect();
     if exact.is_empty() && templated.is_empty() {
         tracing::debug!(iss, "token rejected: no provider has this issuer");
@@ -118,27 +122,19 @@ pub(super) fn verify(
     }
     let mut attempts = Vec::new();
     let mut waits = Vec::new();
+    let mut verified = None;
     for &i in exact.iter().chain(&templated) {
         let Some(entry) = entries.get(i) else {
             continue;
         };
-        match check(i, entry, compact, now, mode) {
+        match check(i, entry, compact, &claims, now, mode) {
             Ok(key_set) => {
                 let times = cache_times
-                    .then(|| times_for_cache(compact, &entry.provider))
+                    .then(|| times_for_cache(&claims, &entry.provider))
                     .flatten();
-                let tenant = entry.provider.rules.tenant.as_ref().and_then(|t| {
-                    let iss = compact.claims.get("iss")?.as_str()?;
-                    t.tenant(iss, &compact.claims).map(Arc::<str>::from)
-                });
-                let claims = std::mem::take(&mut compact.claims);
-                return Verdict::Verified(Box::new(Verified {
-                    authenticated: Authenticated::new(Arc::clone(&entry.provider.name), claims)
-                        .with_tenant(tenant),
-                    provider: i,
-                    key_set,
-                    cache_times: times,
-                }));
+                let tenant = tenant_of(entry).map(Arc::<str>::from);
+                verified = Some((i, entry, key_set, times, tenant));
+                break;
             }
             Err(Outcome::Wait(w)) => waits.push((i, w)),
             Err(Outcome::Fail(e)) => {
@@ -148,7 +144,7 @@ pub(super) fn verify(
                     provider = %entry.provider.name,
                     kind = e.kind().as_str(),
                     iss,
-                    aud = %compact.claims.get("aud").map_or_else(String::new, ToString::to_string),
+                    aud = %claims.audience_for_log(),
                     expected_aud = ?entry.provider.rules.audiences,
                     alg = %compact.header.alg,
                     expected_alg = ?entry.provider.algorithms,
@@ -159,6 +155,16 @@ pub(super) fn verify(
             }
         }
     }
+    if let Some((provider, entry, key_set, cache_times, tenant)) = verified {
+        let json: Arc<[u8]> = Arc::from(std::mem::take(&mut compact.payload));
+        return Verdict::Verified(Box::new(Verified {
+            authenticated: Authenticated::from_json(Arc::clone(&entry.provider.name), json)
+                .with_tenant(tenant),
+            provider,
+            key_set,
+            cache_times,
+        }));
+    }
     if waits.is_empty() {
         Verdict::Rejected(AuthError::from_attempts(attempts))
     } else {
@@ -168,17 +174,16 @@ pub(super) fn verify(
 
 /// `exp`, and the earliest time the token is valid as a fresh check sees it: `nbf` and `iat`,
 /// when checked, must both be <= now + leeway.
-fn times_for_cache(compact: &Compact<'_>, provider: &Provider) -> Option<(i64, i64)> {
+fn times_for_cache(claims: &ClaimsView<'_>, provider: &Provider) -> Option<(i64, i64)> {
     let rules = &provider.rules;
-    let date = |name, on: bool| {
-        on.then(|| claims::numeric_date(&compact.claims, name).ok().flatten())
-            .flatten()
-            .unwrap_or(i64::MIN)
+    let date = |date, on: bool| match (on, date) {
+        (true, Date::At(t)) => t,
+        _ => i64::MIN,
     };
-    let exp = claims::numeric_date(&compact.claims, "exp")
-        .ok()
-        .flatten()?;
-    let not_before = date("nbf", rules.validate_nbf).max(date("iat", rules.validate_iat));
+    let Date::At(exp) = claims.exp else {
+        return None;
+    };
+    let not_before = date(claims.nbf, rules.validate_nbf).max(date(claims.iat, rules.validate_iat));
     Some((exp, not_before))
 }
 
@@ -187,6 +192,7 @@ fn check(
     index: usize,
     entry: &Entry,
     compact: &Compact<'_>,
+    claims: &ClaimsView<'_>,
     now: i64,
     mode: Mode<'_>,
 ) -> Result<u64, Outcome> {
@@ -232,10 +238,9 @@ fn check(
     }
     // `iss` was matched to pick this provider; `claims::check` compares it again (defence in
     // depth: the two cannot drift apart silently).
-    claims::check(&compact.claims, &entry.provider.rules, now).map_err(Outcome::Fail)?;
+    claims::check(claims, &entry.provider.rules, now).map_err(Outcome::Fail)?;
     if entry.provider.rules.rfc9068 {
-        claims::check_rfc9068(compact.header.typ.as_deref(), &compact.claims)
-            .map_err(Outcome::Fail)?;
+        claims::check_rfc9068(compact.header.typ.as_deref(), claims).map_err(Outcome::Fail)?;
     }
     Ok(keys.id())
 }
