@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
-use axum::http::Uri;
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::{Value, json};
 use tower_oauth2_api::Auth;
@@ -13,8 +13,12 @@ pub(crate) fn router() -> Router {
     Router::new().fallback(echo)
 }
 
-fn body(user: &Auth) -> Value {
-    json!({ "provider": user.provider(), "claims": user.claims() })
+/// `{"provider": ..., "claims": ...}` with the claims as the token's own JSON text (checked
+/// when the token was: one JSON object), so no claims map is built and serialised again.
+fn body(user: &Auth) -> String {
+    let provider = Value::from(user.provider()).to_string();
+    let claims = String::from_utf8_lossy(user.claims_json());
+    format!("{{\"provider\":{provider},\"claims\":{claims}}}")
 }
 
 async fn echo(
@@ -32,7 +36,7 @@ async fn echo(
         Ok(ws) => ws
             .protocols(["bearer"])
             .on_upgrade(move |mut socket| async move {
-                let _ = socket.send(Message::Text(payload.to_string().into())).await;
+                let _ = socket.send(Message::Text(payload.into())).await;
                 let _ = socket
                     .send(Message::Close(Some(CloseFrame {
                         code: 1000,
@@ -41,6 +45,6 @@ async fn echo(
                     .await;
             })
             .into_response(),
-        Err(_) => Json(payload).into_response(),
+        Err(_) => ([(header::CONTENT_TYPE, "application/json")], payload).into_response(),
     }
 }

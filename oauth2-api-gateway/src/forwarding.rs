@@ -33,8 +33,9 @@ impl Forwarding {
             out.push((name.clone(), value));
         }
         if let Some(name) = &self.payload_header {
-            let payload = Value::Object(user.claims().clone()).to_string();
-            let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload);
+            // The token's own payload, byte for byte (what the provider signed).
+            let encoded =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(user.claims_json());
             out.push((name.clone(), HeaderValue::from_str(&encoded).ok()));
         }
         if let Some(name) = &self.provider_header {

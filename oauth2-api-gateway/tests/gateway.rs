@@ -193,6 +193,11 @@ async fn proxy_mode_forwards_streams_and_protects_headers() {
     let payload: Value =
         serde_json::from_slice(&base64_url(h["x-jwt-payload"].as_str().unwrap())).unwrap();
     assert_eq!(payload["sub"], "real-user");
+    assert_eq!(
+        h["x-jwt-payload"].as_str(),
+        token.split('.').nth(1),
+        "the payload the provider signed, byte for byte"
+    );
     assert!(
         h.get("x-drop-me").is_none() && h.get("keep-alive").is_none(),
         "{h}"
