@@ -20,6 +20,16 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
+type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+
+async fn connect(authority: &str) -> Result<Sender, Box<dyn std::error::Error + Send + Sync>> {
+    let stream = tokio::net::TcpStream::connect(authority).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url: http::Uri = env_or("URL", "http://127.0.0.1:18101/echo").parse()?;
@@ -45,11 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(per_connection);
             let mut errors = 0usize;
-            let stream = tokio::net::TcpStream::connect(authority.as_str()).await?;
-            stream.set_nodelay(true)?;
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(conn);
+            let mut sender = connect(authority.as_str()).await?;
             for i in 0..per_connection {
                 let scheduled = start + offset + interval.mul_f64(i as f64);
                 // Behind schedule (the previous answer came late): charged from the scheduled
@@ -67,6 +73,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     req = req.header(http::header::AUTHORIZATION, format!("Bearer {t}"));
                 }
                 let req = req.body(Empty::<Bytes>::new())?;
+                // A server may close a keep-alive connection (nginx after 1,000 requests):
+                // open another, as a client would, on the request's time.
+                if sender.ready().await.is_err() {
+                    sender = connect(authority.as_str()).await?;
+                }
                 let ok = match sender.send_request(req).await {
                     Ok(resp) => {
                         let status = resp.status();
