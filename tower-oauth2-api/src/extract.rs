@@ -12,7 +12,6 @@ use oauth2_api::{AuthError, Authenticated, ErrorKind};
 
 use crate::reject::Answering;
 use crate::reject::profile::RejectionProfile as _;
-use crate::require::Requirement;
 use serde::de::DeserializeOwned;
 
 /// Why an extractor failed: the layer is missing (500), the claims do not fit the type (401),
@@ -235,26 +234,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
     }
 }
 
-/// A named authorization rule for the [`Authorized`] extractor guard.
-///
-/// ```
-/// use tower_oauth2_api::{Authorized, Policy, Requirement};
-///
-/// struct ReadOrders;
-/// impl Policy for ReadOrders {
-///     fn requirement() -> Requirement {
-///         Requirement::new().any_scope(["orders:read", "orders:admin"])
-///     }
-/// }
-///
-/// async fn list(Authorized(user, ..): Authorized<ReadOrders>) -> String {
-///     format!("orders for {}", user.subject().unwrap_or("?"))
-/// }
-/// ```
-pub trait Policy: Send + Sync + 'static {
-    /// What the route requires.
-    fn requirement() -> Requirement;
-}
+pub use crate::require::Policy;
 
 /// The validated token, once it satisfies the policy `P` (else a 403 with an
 /// `insufficient_scope` challenge; a request without a token: 400, as a missing header).

@@ -80,14 +80,14 @@ pub mod websocket;
 // The families' most used items, at the root too.
 pub use auth::{AuthLayer, AuthService, ResponseBody, ResponseFuture};
 #[cfg(feature = "axum")]
-pub use extract::{Auth, AuthRejection, Authorized, Claims, Policy, ProviderName, Tenant};
+pub use extract::{Auth, AuthRejection, Authorized, Claims, ProviderName, Tenant};
 pub use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind, Provider};
 pub use path::{PathError, canonical_path, is_canonical_path};
 #[allow(deprecated)]
 pub use reject::SeedCompatible;
 pub use reject::{JsonMessage, ProblemJson, RejectionProfile, Rfc6750};
 pub use require::{
-    Denied, FromAuthLayer, Require, RequireFuture, RequireLayer, Requirement, token_roles,
+    Denied, FromAuthLayer, Policy, Require, RequireFuture, RequireLayer, Requirement, token_roles,
     token_scopes,
 };
 pub use rules::{Access, Rule, RuleError, Rules};

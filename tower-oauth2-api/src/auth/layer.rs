@@ -4,8 +4,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use http::{Method, Uri};
-use oauth2_api::Authenticator;
+use bytes::Bytes;
+use http::{Method, Response, Uri};
+use oauth2_api::{AuthError, Authenticator};
 use tower_layer::Layer;
 
 use crate::auth::service::AuthService;
@@ -231,6 +232,40 @@ impl<P: Clone> AuthLayer<P> {
     #[must_use]
     pub fn authenticator(&self) -> &Authenticator {
         &self.config.authenticator
+    }
+
+    /// How a refused WebSocket upgrade is answered (set by
+    /// [`websocket_rejection`](Self::websocket_rejection)).
+    #[must_use]
+    pub fn websocket_rejection_mode(&self) -> WebSocketRejection {
+        self.config.websocket
+    }
+}
+
+impl<P: RejectionProfile> AuthLayer<P> {
+    /// The response this layer answers `error` with, for a request that is neither a gRPC call
+    /// nor a WebSocket upgrade: its profile's, with the error in the response's extensions.
+    /// For other frameworks' integrations (actix-oauth2-api answers its extractors' failures
+    /// with it), so that every failure behind one layer reads the same.
+    ///
+    /// ```
+    /// use tower_oauth2_api::{AuthError, AuthLayer, ErrorKind, Rfc6750};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let auth = tower_oauth2_api::Authenticator::builder()
+    /// #     .provider(tower_oauth2_api::Provider::builder("p").issuer("https://i.example")
+    /// #         .audience("api").shared_secret(vec![7u8; 32]).build()?)
+    /// #     .build()?;
+    /// let layer = AuthLayer::new(auth).on_rejection(Rfc6750::new("api"));
+    /// let response = layer.rejection(AuthError::new(ErrorKind::Expired, "token has expired"));
+    /// assert_eq!(response.status(), 401);
+    /// assert!(response.headers()["www-authenticate"].to_str()?.contains("invalid_token"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn rejection(&self, error: AuthError) -> Response<Bytes> {
+        let profile = &self.config.profile;
+        crate::reject::respond(&|e: &AuthError| profile.reject(e), false, error)
     }
 }
 

@@ -22,3 +22,21 @@ mod requirement;
 
 pub use layer::{FromAuthLayer, Require, RequireFuture, RequireLayer};
 pub use requirement::{Denied, Requirement, token_roles, token_scopes};
+
+/// A named authorization rule, for extractor guards: the axum extractor
+/// `tower_oauth2_api::Authorized<P>` (feature `axum`) and actix-oauth2-api's `Authorized<P>`.
+///
+/// ```
+/// use tower_oauth2_api::{Policy, Requirement};
+///
+/// struct ReadOrders;
+/// impl Policy for ReadOrders {
+///     fn requirement() -> Requirement {
+///         Requirement::new().any_scope(["orders:read", "orders:admin"])
+///     }
+/// }
+/// ```
+pub trait Policy: Send + Sync + 'static {
+    /// What the route requires.
+    fn requirement() -> Requirement;
+}

@@ -54,3 +54,5 @@ pub fn permissive_path(path: &str) -> String {
     }
     format!("/{}", out.join("/"))
 }
+
+pub mod conformance;
