@@ -14,7 +14,7 @@ pub use builder::AuthenticatorBuilder;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::authenticated::Authenticated;
@@ -85,7 +85,9 @@ struct Inner {
     templated: Vec<usize>,
     clock: Arc<dyn Clock>,
     max_token_bytes: usize,
-    started: AtomicBool,
+    /// The count of ended runners (`keys::cache::RUNNERS_ENDED`) when every runner of this
+    /// authenticator was last seen running; `u64::MAX`: never.
+    runners_checked: AtomicU64,
 }
 
 impl fmt::Debug for Authenticator {
@@ -138,7 +140,7 @@ impl Authenticator {
                 by_issuer,
                 clock,
                 max_token_bytes,
-                started: AtomicBool::new(false),
+                runners_checked: AtomicU64::new(u64::MAX),
             }),
         }
     }
@@ -404,22 +406,26 @@ impl Authenticator {
     }
 
     fn ensure_started(&self) {
-        if self.inner.started.load(Ordering::Acquire) {
+        // One atomic load on the hot path: nothing to do unless a runner ended since every
+        // runner of this authenticator was last seen running (or none was ever started).
+        let ended = crate::keys::cache::RUNNERS_ENDED.load(Ordering::Acquire);
+        if self.inner.runners_checked.load(Ordering::Acquire) == ended {
             return;
         }
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if self.inner.started.swap(true, Ordering::AcqRel) {
-            return;
-        }
         for entry in &self.inner.entries {
-            if let Some(cache) = entry.keys.live() {
+            if let Some(cache) = entry.keys.live()
+                && !cache.is_started()
+            {
                 // Once per cache, even when a later authenticator keeps it; the task ends by
-                // itself once the cache is dropped (no handle kept).
+                // itself once the cache is dropped (no handle kept), and is started again
+                // here if its runtime went away first.
                 cache.start(&handle);
             }
         }
+        self.inner.runners_checked.store(ended, Ordering::Release);
     }
 }
 

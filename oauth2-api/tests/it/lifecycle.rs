@@ -436,3 +436,42 @@ async fn background_refresh_ends_when_the_authenticator_is_dropped() {
         "no fetch after the last handle is gone"
     );
 }
+
+/// A runtime that shuts down takes the refresh task with it (a test's runtime, an actix-web
+/// worker's); the authenticator lives on, and its next use on another runtime starts the
+/// refresh there. Without that, keys would never be refreshed again and would go stale.
+#[test]
+fn the_refresh_starts_again_on_another_runtime_when_its_own_is_gone() {
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap()
+    };
+    let (issuer, source, auth) = setup(|p| p.key_refresh(Duration::from_secs(60)));
+    let token = issuer.token().audience("api").build();
+    let first = runtime();
+    first.block_on(async {
+        assert!(auth.authenticate(&token).await.is_ok());
+        tokio::time::sleep(Duration::from_secs(200)).await;
+    });
+    let on_first = source.fetches();
+    assert!(
+        on_first >= 3,
+        "the refresh ran on the first runtime: {on_first}"
+    );
+    drop(first);
+
+    let second = runtime();
+    second.block_on(async {
+        assert!(auth.authenticate(&token).await.is_ok(), "the keys are kept");
+        tokio::time::sleep(Duration::from_secs(200)).await;
+    });
+    assert!(
+        source.fetches() >= on_first + 2,
+        "the refresh runs again on the second runtime: {} then {}",
+        on_first,
+        source.fetches()
+    );
+}

@@ -137,9 +137,28 @@ pub(crate) struct KeyCache {
     /// Everything else the refresher and the unknown-`kid` path change, under one lock that is
     /// never held across an await.
     state: Mutex<State>,
-    /// Whether the background runner was spawned (once per cache, however many
-    /// authenticators share it).
+    /// Whether the background runner is running (once per cache, however many
+    /// authenticators share it). Cleared when the runner's task is dropped with its runtime,
+    /// so that the next use on a live runtime starts it again.
     started: std::sync::atomic::AtomicBool,
+}
+
+/// How many runners have ended (counted by their tasks as they are dropped). An
+/// authenticator compares it with the count it last saw to know, with one atomic load per
+/// request, when to look for caches whose runner must start again: a runtime that shuts down
+/// (a test's, an actix-web worker's) takes its tasks with it while the authenticator lives on.
+pub(crate) static RUNNERS_ENDED: AtomicU64 = AtomicU64::new(0);
+
+/// Dropped with the runner's task, however it ends: says the runner is gone.
+struct RunnerAlive(std::sync::Weak<KeyCache>);
+
+impl Drop for RunnerAlive {
+    fn drop(&mut self) {
+        if let Some(cache) = self.0.upgrade() {
+            cache.started.store(false, Ordering::Release);
+        }
+        RUNNERS_ENDED.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 impl KeyCache {
@@ -376,6 +395,11 @@ impl KeyCache {
     }
 
     /// Spawns the background runner on `handle`, once.
+    /// Whether the runner is running.
+    pub(crate) fn is_started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
+    }
+
     pub(crate) fn start(self: &Arc<Self>, handle: &tokio::runtime::Handle) {
         if !self.started.swap(true, Ordering::AcqRel) {
             drop(handle.spawn(self.runner()));
@@ -391,7 +415,9 @@ impl KeyCache {
     ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let cache = Arc::downgrade(self);
         let mut closed = self.generation.subscribe();
+        let alive = RunnerAlive(Arc::downgrade(self));
         async move {
+            let _alive = alive;
             let mut failures: u32 = 0;
             loop {
                 let Some(this) = cache.upgrade() else {
