@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 status=0
-for pair in oauth2-api:oauth2_api tower-oauth2-api:tower_oauth2_api oauth2-api-gateway:oauth2_api_gateway; do
+for pair in oauth2-api:oauth2_api tower-oauth2-api:tower_oauth2_api actix-oauth2-api:actix_oauth2_api oauth2-api-gateway:oauth2_api_gateway; do
   crate="${pair%%:*}" lib="${pair##*:}"
   RUSTC_BOOTSTRAP=1 cargo rustdoc -q -p "$crate" --lib --all-features -- \
     -Z unstable-options --output-format json

@@ -1,6 +1,6 @@
 //! actix-web middleware and extractors that protect HTTP APIs with OAuth2 / OpenID Connect
 //! bearer JWTs: the [`oauth2_api`] core's validation, and the policy of
-//! [`tower_oauth2_api::AuthLayer`] (public paths, [`Rules`](tower_oauth2_api::Rules), the
+//! [`tower_oauth2_api::AuthLayer`] (public paths, [`Rules`], the
 //! canonical path, token sources, optional mode, rejection profiles), decided by the same code
 //! for both frameworks.
 //!

@@ -430,6 +430,7 @@ async fn socket(
     Ok(response)
 }
 
+#[cfg(feature = "websocket")]
 #[actix_web::test]
 async fn websockets_a_valid_token_reaches_the_handler_a_bad_one_is_closed_with_1008() {
     let s = setup().await;
