@@ -9,14 +9,15 @@ use bytes::Bytes;
 use http_body_util::BodyExt as _;
 use oauth2_api::{AuthError, ErrorKind};
 
-/// The head of `req` as an `http` 1 request (method, path and query, version, every header),
-/// for the policy to read. Fails only on a method or target `http` 1 would not accept.
+/// The head of `req` as an `http` 1 request (method, the target as received: with scheme and
+/// authority when the request had them, as HTTP/2's do; version; every header), for the
+/// policy to read. Fails only on a method or target `http` 1 would not accept.
 pub(crate) fn request_head(req: &ServiceRequest) -> Result<http::Request<()>, AuthError> {
     let invalid = |what: &'static str| AuthError::new(ErrorKind::InvalidRequest, what);
     let method = http::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|_| invalid("the request method is not a token"))?;
-    let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    let uri = http::Uri::try_from(target).map_err(|_| invalid("the request target is invalid"))?;
+    let uri = http::Uri::try_from(req.uri().to_string())
+        .map_err(|_| invalid("the request target is invalid"))?;
     let mut head = http::Request::new(());
     *head.method_mut() = method;
     *head.uri_mut() = uri;

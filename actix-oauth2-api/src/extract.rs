@@ -1,6 +1,13 @@
 //! Extractors: [`Auth`], [`Claims<T>`](Claims), [`ProviderName`], [`Tenant`], the guard
 //! [`Authorized<P>`](Authorized), and their `Option<_>` forms (actix-web's own). None of them
 //! reads the request's payload, so a `Json<T>` or `Bytes` extractor after them still works.
+//!
+//! `Option<_>` is actix-web's: any failure of the inner extractor becomes `None`. So
+//! `Option<Auth>` is `None` for an anonymous request (optional mode), as in tower; but
+//! `Option<Claims<T>>` is also `None` when the claims do not fit `T`, and
+//! `Option<Authorized<P>>` when the policy refuses the token, where tower-oauth2-api's axum
+//! forms answer 401 and 403. Use `Option<Auth>` and check the claims or the policy in the
+//! handler when a refusal must be an error.
 
 use std::fmt;
 use std::future::{Ready, ready};

@@ -10,7 +10,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{Error, HttpMessage as _};
 use bytes::Bytes;
 use http_body_util::Empty;
-use oauth2_api::{AuthError, Authenticated, Authenticator};
+use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind};
 use tower_oauth2_api::{AuthLayer, AuthService, JsonMessage, RejectionProfile, WebSocketRejection};
 
 use crate::convert;
@@ -228,19 +228,27 @@ where
                     return Ok(req.into_response(response).map_into_right_body());
                 }
             };
+            // The same test of "a WebSocket upgrade" as the tower layer's.
+            let upgrade = tower_oauth2_api::is_websocket_upgrade(head.method(), head.headers());
             let Ok(decided) = tower_service::Service::call(&mut decide, head).await;
             if let Some(passed) = decided.extensions().get::<Passed>().cloned() {
-                let req = proceed(req, passed)?;
+                let req = match proceed(req, passed) {
+                    Ok(req) => req,
+                    Err((req, error)) => {
+                        let response = answering.respond(error);
+                        return Ok(req.into_response(response).map_into_right_body());
+                    }
+                };
                 return service
                     .call(req)
                     .await
                     .map(ServiceResponse::map_into_left_body);
             }
             let error = decided.extensions().get::<AuthError>().cloned();
-            let upgrade = is_websocket_upgrade(&req);
             #[cfg(feature = "websocket")]
             if let (true, WebSocketRejection::Close, Some(error)) = (upgrade, websocket, &error) {
-                let response = crate::websocket::close_with_policy_violation(&mut req, error);
+                let response = crate::websocket::close_with_policy_violation(&mut req, error)
+                    .unwrap_or_else(|| answering.respond(error.clone()));
                 return Ok(req.into_response(response).map_into_right_body());
             }
             #[cfg(not(feature = "websocket"))]
@@ -261,34 +269,53 @@ where
 }
 
 /// The request as the policy let it through: its user in the extensions, its method and path
-/// in canonical form (the path rewritten as actix-web's `NormalizePath` rewrites it, so that
-/// routing, when this middleware wraps the `App`, sees the path the rules saw).
-fn proceed(mut req: ServiceRequest, passed: Passed) -> Result<ServiceRequest, Error> {
-    if let Some(user) = passed.user {
-        req.extensions_mut().insert(user);
-    }
-    if passed.method.as_str() != req.method().as_str() {
-        req.head_mut().method =
-            actix_web::http::Method::from_bytes(passed.method.as_str().as_bytes())
-                .map_err(actix_web::error::ErrorBadRequest)?;
-    }
+/// in canonical form.
+///
+/// The path is rewritten only where routing has not begun (this middleware wraps the `App`),
+/// as actix-web's `NormalizePath` rewrites it, so that routing sees the path the rules saw.
+/// Inside a `Scope`, `Resource` or `Route`, the router has already consumed part of the raw
+/// path and recorded offsets into it; a path of another length would shift them (`%2B` is
+/// three bytes raw, one canonical), so the rules and the router would read two different
+/// paths. There a request whose path is not already canonical is refused (400).
+fn proceed(
+    mut req: ServiceRequest,
+    passed: Passed,
+) -> Result<ServiceRequest, (ServiceRequest, AuthError)> {
     if passed.uri.path() != req.path() {
-        let target = passed.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let uri =
-            actix_web::http::Uri::try_from(target).map_err(actix_web::error::ErrorBadRequest)?;
+        let info = req.match_info();
+        let routing_begun =
+            info.segment_count() > 0 || info.unprocessed().len() != info.as_str().len();
+        let uri = (!routing_begun)
+            .then(|| actix_web::http::Uri::try_from(passed.uri.to_string()).ok())
+            .flatten();
+        let Some(uri) = uri else {
+            return Err((
+                req,
+                AuthError::new(
+                    ErrorKind::InvalidRequest,
+                    "the request path is not in canonical form (wrap the App, not a scope, to have it rewritten)",
+                ),
+            ));
+        };
         req.match_info_mut().get_mut().update(&uri);
         req.head_mut().uri = uri;
     }
+    if passed.method.as_str() != req.method().as_str() {
+        match actix_web::http::Method::from_bytes(passed.method.as_str().as_bytes()) {
+            Ok(method) => req.head_mut().method = method,
+            Err(_) => {
+                return Err((
+                    req,
+                    AuthError::new(
+                        ErrorKind::InvalidRequest,
+                        "the request method is not a token",
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(user) = passed.user {
+        req.extensions_mut().insert(user);
+    }
     Ok(req)
-}
-
-/// Whether `req` asks for a WebSocket upgrade (`Upgrade: websocket`, any case).
-fn is_websocket_upgrade(req: &ServiceRequest) -> bool {
-    req.headers()
-        .get(actix_web::http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("websocket"))
-        })
 }

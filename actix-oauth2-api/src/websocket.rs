@@ -8,11 +8,11 @@ use actix_ws::{CloseCode, CloseReason};
 use oauth2_api::AuthError;
 
 /// The 101 answer to `req`, with a task that sends the close frame once the connection is
-/// upgraded; an upgrade actix-ws refuses (a bad handshake) gets the error's status instead.
+/// upgraded; `None` when actix-ws refuses the handshake (the caller answers with the profile).
 pub(crate) fn close_with_policy_violation(
     req: &mut ServiceRequest,
     error: &AuthError,
-) -> HttpResponse {
+) -> Option<HttpResponse> {
     // A browser that offered subprotocols fails a handshake that selects none.
     let protocol = req
         .headers()
@@ -25,12 +25,9 @@ pub(crate) fn close_with_policy_violation(
     let Some(Ok(payload)) =
         futures_util::FutureExt::now_or_never(web::Payload::from_request(http_req, payload))
     else {
-        return HttpResponse::BadRequest().finish();
+        return None;
     };
-    let (mut response, session, _messages) = match actix_ws::handle(http_req, payload) {
-        Ok(parts) => parts,
-        Err(e) => return e.error_response(),
-    };
+    let (mut response, session, _messages) = actix_ws::handle(http_req, payload).ok()?;
     if let Some(p) = protocol.and_then(|p| actix_web::http::header::HeaderValue::from_str(&p).ok())
     {
         response
@@ -44,7 +41,7 @@ pub(crate) fn close_with_policy_violation(
     actix_web::rt::spawn(async move {
         let _ = session.close(Some(reason)).await;
     });
-    response
+    Some(response)
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary (a close frame's reason is at most

@@ -491,3 +491,65 @@ async fn websockets_can_be_refused_with_the_http_error_instead() {
         other => panic!("expected an HTTP refusal, got {other:?}"),
     }
 }
+
+/// Inside a `Scope`, routing has consumed part of the raw path before the middleware runs:
+/// rewriting it to the canonical form (`%2B` is `+`, two bytes shorter) would shift what the
+/// router consumed, so the rules would judge one path and the router serve another. Such a
+/// request is refused instead.
+#[actix_web::test]
+async fn inside_a_scope_a_path_that_is_not_canonical_is_refused_not_rerouted() {
+    let s = setup().await;
+    let rules = Rules::new([Rule::prefix("/t/x++/abc").public()]).unwrap();
+    let oauth2 = OAuth2::from_layer(AuthLayer::new(s.auth.clone()).rules(rules));
+    let addr = serve!(move || {
+        App::new().service(
+            web::scope("/t/{tenant}")
+                .wrap(oauth2.clone())
+                .route("/admin/users", web::get().to(|| async { "admin area" })),
+        )
+    });
+    let c = client();
+    let res = c
+        .get(format!("http://{addr}/t/x%2B%2B/abc/admin/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("canonical"), "{body}");
+    // A canonical path in the scope is judged as usual.
+    let res = c
+        .get(format!("http://{addr}/t/x/admin/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "no token");
+    let res = c
+        .get(format!("http://{addr}/t/x/admin/users"))
+        .bearer_auth(token(&s.issuer, None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "admin area");
+}
+
+/// Only what the tower layer calls a WebSocket upgrade (GET, `Connection: upgrade`, version
+/// 13, a key) gets the 1008 close; a request that merely says `Upgrade: websocket` gets the
+/// profile's answer.
+#[actix_web::test]
+async fn a_request_that_only_names_websocket_gets_the_profiles_answer() {
+    let s = setup().await;
+    let oauth2 = OAuth2::new(s.auth.clone());
+    let addr = serve!(move || App::new().wrap(oauth2.clone()).route("/ws", web::to(maybe)));
+    let res = client()
+        .post(format!("http://{addr}/ws"))
+        .header("upgrade", "websocket")
+        .bearer_auth("a.b.c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert!(body.get("message").is_some(), "{body}");
+}

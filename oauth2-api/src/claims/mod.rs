@@ -166,7 +166,29 @@ pub(crate) fn check(
             ));
         }
     }
-    Ok(())
+    check_not_bound(claims)
+}
+
+/// A token bound to a key (RFC 7800 `cnf`: DPoP's `jkt`, RFC 8705's certificate
+/// `x5t#S256`, or any other confirmation method) is only good with a proof of that key, which a
+/// bearer presentation does not carry: accepting it would make a stolen bound token as good as
+/// a bearer one (RFC 9449 for DPoP, RFC 8705 section 3 for certificates). Refused whatever the
+/// configuration, as Spring's resource server does.
+pub(crate) fn check_not_bound(claims: &ClaimsView<'_>) -> Result<(), AuthError> {
+    let Some(names) = &claims.cnf else {
+        return Ok(());
+    };
+    let has = |n: &str| names.iter().any(|m| m == n);
+    Err(invalid(
+        ErrorKind::InvalidClaims,
+        if has("jkt") {
+            "token is bound to a DPoP key (`cnf.jkt`) and cannot be used as a bearer token"
+        } else if has("x5t#S256") {
+            "token is bound to a client certificate (`cnf.x5t#S256`) that this request does not present"
+        } else {
+            "token is bound to a key (`cnf`) and cannot be used as a bearer token"
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -255,6 +277,35 @@ mod tests {
         assert_eq!(with("iat", NOW + 60), None);
         assert_eq!(with("iat", NOW + 5), None);
         assert_eq!(with("iat", NOW - 1000), None);
+    }
+
+    #[test]
+    fn a_token_bound_to_a_key_is_refused_as_a_bearer_token() {
+        let ok = json!({"iss":"https://a.example","aud":"api","exp":NOW+10});
+        let with = |cnf: Value| {
+            let mut t = ok.clone();
+            t["cnf"] = cnf;
+            let bytes = t.to_string().into_bytes();
+            let view = ClaimsView::read(&bytes, 16).expect("reads");
+            check(&view, &rules(), NOW).map_err(|e| (e.kind(), e.message().to_owned()))
+        };
+        let dpop = with(json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}));
+        assert!(
+            matches!(dpop, Err((ErrorKind::InvalidClaims, ref m)) if m.contains("DPoP")),
+            "{dpop:?}"
+        );
+        let mtls = with(json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}));
+        assert!(
+            matches!(mtls, Err((ErrorKind::InvalidClaims, ref m)) if m.contains("certificate")),
+            "{mtls:?}"
+        );
+        let jwk = with(json!({"jwk": {"kty": "OKP"}}));
+        assert!(matches!(jwk, Err((ErrorKind::InvalidClaims, _))), "{jwk:?}");
+        assert!(
+            with(json!("odd")).is_err(),
+            "a `cnf` that is not an object still binds"
+        );
+        assert_eq!(kind(ok), None, "no `cnf`: a bearer token");
     }
 
     #[test]

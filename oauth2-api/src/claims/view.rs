@@ -47,6 +47,9 @@ pub(crate) struct ClaimsView<'a> {
     pub(crate) iat: Date,
     /// `tid`, when a string.
     pub(crate) tid: Option<Cow<'a, str>>,
+    /// `cnf` (RFC 7800: the token is bound to a key): the names of its members, empty when it
+    /// is not an object; `None` without `cnf`.
+    pub(crate) cnf: Option<Vec<Cow<'a, str>>>,
 }
 
 impl<'a> ClaimsView<'a> {
@@ -82,6 +85,8 @@ enum Want {
     Text,
     Date,
     Audience,
+    /// An object's member names.
+    Names,
 }
 
 /// What was kept of a member's value.
@@ -90,6 +95,7 @@ enum Kept<'a> {
     Text(Cow<'a, str>),
     Number(Date),
     List(Vec<Cow<'a, str>>),
+    Names(Vec<Cow<'a, str>>),
 }
 
 struct Top {
@@ -116,12 +122,14 @@ impl<'de> Visitor<'de> for Top {
             nbf: Date::Absent,
             iat: Date::Absent,
             tid: None,
+            cnf: None,
         };
         while let Some(name) = map.next_key_seed(Name)? {
             let want = match &*name {
                 "iss" | "tid" => Want::Text,
                 "exp" | "nbf" | "iat" => Want::Date,
                 "aud" => Want::Audience,
+                "cnf" => Want::Names,
                 _ => Want::Nothing,
             };
             let kept = map.next_value_seed(Member { depth_left, want })?;
@@ -137,6 +145,8 @@ impl<'de> Visitor<'de> for Top {
                 ("aud", Kept::Text(s)) => view.aud = Audience::One(s),
                 ("aud", Kept::List(l)) => view.aud = Audience::Many(l),
                 ("aud", _) => view.aud = Audience::Other,
+                ("cnf", Kept::Names(names)) => view.cnf = Some(names),
+                ("cnf", _) => view.cnf = Some(Vec::new()),
                 _ => {}
             }
             view.names.push(name);
@@ -288,7 +298,11 @@ impl<'de> Visitor<'de> for Member {
         if has_duplicate(&names) {
             return Err(de::Error::custom("duplicate member name"));
         }
-        Ok(Kept::Nothing)
+        Ok(if self.want == Want::Names {
+            Kept::Names(names)
+        } else {
+            Kept::Nothing
+        })
     }
 }
 
@@ -313,6 +327,11 @@ mod tests {
         );
         assert_eq!(v.tid.as_deref(), Some("t"));
         assert!(v.has("sub") && !v.has("jti"));
+        assert_eq!(v.cnf, None);
+        let v = read(r#"{"cnf":{"jkt":"abc","x":{"y":1}}}"#).expect("reads");
+        assert_eq!(v.cnf, Some(vec!["jkt".into(), "x".into()]));
+        let v = read(r#"{"cnf":"not an object"}"#).expect("reads");
+        assert_eq!(v.cnf, Some(vec![]));
     }
 
     #[test]

@@ -466,6 +466,12 @@ fn the_refresh_starts_again_on_another_runtime_when_its_own_is_gone() {
     let second = runtime();
     second.block_on(async {
         assert!(auth.authenticate(&token).await.is_ok(), "the keys are kept");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(
+            source.fetches(),
+            on_first,
+            "the runner started again keeps the schedule: no fetch before the planned one"
+        );
         tokio::time::sleep(Duration::from_secs(200)).await;
     });
     assert!(

@@ -117,6 +117,9 @@ struct State {
     /// SHA-256 of the last document loaded: an unchanged document keeps the key set (and its
     /// id, so the verified-token cache stays warm).
     last_digest: Option<[u8; 32]>,
+    /// When the runner planned its next fetch (wall-clock `Instant`, not Tokio's: a runner
+    /// started again on another runtime keeps the schedule of the one before).
+    next_fetch: Option<std::time::Instant>,
 }
 
 /// One provider's keys.
@@ -186,6 +189,7 @@ impl KeyCache {
                 retry_after: FIRST_BACKOFF,
                 last_result: Ok(None),
                 last_digest: None,
+                next_fetch: None,
             }),
         }
     }
@@ -394,12 +398,12 @@ impl KeyCache {
         }
     }
 
-    /// Spawns the background runner on `handle`, once.
     /// Whether the runner is running.
     pub(crate) fn is_started(&self) -> bool {
         self.started.load(Ordering::Acquire)
     }
 
+    /// Spawns the background runner on `handle`, unless it is running.
     pub(crate) fn start(self: &Arc<Self>, handle: &tokio::runtime::Handle) {
         if !self.started.swap(true, Ordering::AcqRel) {
             drop(handle.spawn(self.runner()));
@@ -416,26 +420,41 @@ impl KeyCache {
         let cache = Arc::downgrade(self);
         let mut closed = self.generation.subscribe();
         let alive = RunnerAlive(Arc::downgrade(self));
+        // A runner started again (its runtime went away) keeps the schedule of the one
+        // before: no fetch before the planned one.
+        let planned = self
+            .state
+            .lock()
+            .ok()
+            .and_then(|s| s.next_fetch)
+            .map(|at| at.saturating_duration_since(std::time::Instant::now()));
         async move {
             let _alive = alive;
             let mut failures: u32 = 0;
+            let mut wait = planned;
             loop {
+                if let Some(delay) = wait.take() {
+                    let deadline = Instant::now() + delay;
+                    loop {
+                        match tokio::time::timeout_at(deadline, closed.changed()).await {
+                            // Time for the next fetch.
+                            Err(_) => break,
+                            // The cache is gone: so is this task.
+                            Ok(Err(_)) => return,
+                            // A fetch completed (an unknown-kid refresh): keep waiting.
+                            Ok(Ok(())) => {}
+                        }
+                    }
+                }
                 let Some(this) = cache.upgrade() else {
                     return;
                 };
                 let delay = this.refresh_once(&mut failures).await;
-                drop(this);
-                let deadline = Instant::now() + delay;
-                loop {
-                    match tokio::time::timeout_at(deadline, closed.changed()).await {
-                        // Time for the next fetch.
-                        Err(_) => break,
-                        // The cache is gone: so is this task.
-                        Ok(Err(_)) => return,
-                        // A fetch completed (an unknown-kid refresh): keep waiting.
-                        Ok(Ok(())) => {}
-                    }
+                if let Ok(mut state) = this.state.lock() {
+                    state.next_fetch = std::time::Instant::now().checked_add(delay);
                 }
+                drop(this);
+                wait = Some(delay);
             }
         }
     }
