@@ -64,6 +64,6 @@ mod middleware;
 mod websocket;
 
 pub use extract::{Auth, AuthRejection, Authorized, Claims, ProviderName, Tenant};
-pub use middleware::{OAuth2, OAuth2Middleware};
+pub use middleware::{OAuth2, OAuth2Middleware, metadata_resource};
 pub use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind, Provider};
 pub use tower_oauth2_api::{Policy, Requirement, Rules};

@@ -124,10 +124,59 @@ impl<P: RejectionProfile> OAuth2<P> {
         }
     }
 
+    /// Names `metadata`'s URL in every challenge (RFC 9728 `resource_metadata`, as MCP
+    /// clients expect) and makes the document's path public; serve the document with
+    /// [`metadata_resource`](crate::metadata_resource).
+    #[must_use]
+    pub fn resource_metadata(
+        self,
+        metadata: &oauth2_api::metadata::ProtectedResourceMetadata,
+    ) -> OAuth2<tower_oauth2_api::metadata::WithResourceMetadata<P>> {
+        OAuth2 {
+            layer: self.layer.resource_metadata(metadata),
+        }
+    }
+
     /// The policy.
     pub fn layer(&self) -> &AuthLayer<P> {
         &self.layer
     }
+}
+
+/// An actix-web resource that serves `metadata` (RFC 9728) at its well-known path: `GET` and
+/// `HEAD` get the JSON. Register it on the `App` beside [`OAuth2::resource_metadata`], which
+/// makes the path public.
+///
+/// ```
+/// use actix_oauth2_api::metadata_resource;
+/// use oauth2_api::metadata::ProtectedResourceMetadata;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let metadata = ProtectedResourceMetadata::builder("https://api.example.com")
+///     .authorization_server("https://login.example.com")
+///     .build()?;
+/// let app = actix_web::App::new().service(metadata_resource(&metadata));
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
+pub fn metadata_resource(
+    metadata: &oauth2_api::metadata::ProtectedResourceMetadata,
+) -> actix_web::Resource {
+    let body = metadata.to_json();
+    actix_web::web::resource(metadata.well_known_path()).route(
+        actix_web::web::route()
+            .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+            .to(move || {
+                let body = body.clone();
+                async move {
+                    actix_web::HttpResponse::Ok()
+                        .content_type("application/json")
+                        .insert_header(("cache-control", "max-age=3600"))
+                        .insert_header(("access-control-allow-origin", "*"))
+                        .body(body)
+                }
+            }),
+    )
 }
 
 impl<S, B, P> Transform<S, ServiceRequest> for OAuth2<P>

@@ -553,3 +553,51 @@ async fn a_request_that_only_names_websocket_gets_the_profiles_answer() {
     let body: Value = res.json().await.unwrap();
     assert!(body.get("message").is_some(), "{body}");
 }
+
+#[actix_web::test]
+async fn the_protected_resource_document_is_public_and_named_in_challenges() {
+    let s = setup().await;
+    let metadata =
+        oauth2_api::metadata::ProtectedResourceMetadata::builder("https://api.example.test")
+            .authorization_servers_of(&s.auth)
+            .build()
+            .unwrap();
+    let oauth2 = OAuth2::new(s.auth.clone()).resource_metadata(&metadata);
+    let served = metadata.clone();
+    let addr = serve!(move || {
+        App::new()
+            .wrap(oauth2.clone())
+            .service(actix_oauth2_api::metadata_resource(&served))
+            .route("/me", web::get().to(me))
+    });
+    let c = client();
+    let doc: Value = c
+        .get(format!(
+            "http://{addr}/.well-known/oauth-protected-resource"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["resource"], "https://api.example.test");
+    assert_eq!(doc["authorization_servers"], json!([s.issuer.issuer()]));
+    let res = c
+        .get(format!("http://{addr}/me"))
+        .bearer_auth(s.issuer.token().audience(AUD).expires_in(-600).build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains(
+            r#"resource_metadata="https://api.example.test/.well-known/oauth-protected-resource""#
+        ),
+        "{challenge}"
+    );
+}

@@ -153,6 +153,7 @@ pub async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, String> 
         limits: Limits::default().drain_timeout(Duration::from_secs(5)),
         tls: None,
         authenticator,
+        resource_metadata: None,
     };
     let result = server::serve_plan(gateway, listener, None).await;
     drop(jwks);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_layer::Layer as _;
+use tower_oauth2_api::metadata::{MetadataService, WithResourceMetadata};
 use tower_oauth2_api::{AuthLayer, JsonMessage, ProblemJson, RejectionProfile, Rfc6750};
 
 use crate::config::{self, Plan, Profile};
@@ -72,15 +73,32 @@ pub fn router(gateway: &Plan) -> Result<Router, String> {
         None => None,
     };
     let app = match &gateway.profile {
-        Profile::Seed => app(gateway, metrics, JsonMessage),
-        Profile::Rfc6750(realm) => app(gateway, metrics, Rfc6750::new(realm.clone())),
-        Profile::Problem => app(gateway, metrics, ProblemJson),
+        Profile::Seed => profiled(gateway, metrics, JsonMessage),
+        Profile::Rfc6750(realm) => profiled(gateway, metrics, Rfc6750::new(realm.clone())),
+        Profile::Problem => profiled(gateway, metrics, ProblemJson),
     };
     let app = probes(gateway).merge(app);
     Ok(match &gateway.cors {
         Some(cors) => app.layer(cors.clone()),
         None => app,
     })
+}
+
+/// [`app`] with `profile`, its challenges naming the `[protected_resource]` document when
+/// there is one.
+fn profiled<P: RejectionProfile>(
+    gateway: &Plan,
+    metrics: Option<(String, axum::routing::MethodRouter)>,
+    profile: P,
+) -> Router {
+    match &gateway.resource_metadata {
+        Some(metadata) => app(
+            gateway,
+            metrics,
+            WithResourceMetadata::new(profile, metadata),
+        ),
+        None => app(gateway, metrics, profile),
+    }
 }
 
 /// The mode's service inside the auth layer (echo, proxy), or the check endpoint around it
@@ -115,12 +133,16 @@ fn app<P: RejectionProfile>(
     protect(app, gateway, profile)
 }
 
-/// `/healthz` (the process serves: 200) and `/readyz` (200 when every provider that counts has
-/// usable keys, else 503 naming the others), answered by the gateway itself: never forwarded,
-/// never authenticated, never counted as API traffic.
+/// `/healthz` (the process serves: 200), `/readyz` (200 when every provider that counts has
+/// usable keys, else 503 naming the others) and the protected-resource metadata, answered by
+/// the gateway itself: never forwarded, never authenticated, never counted as API traffic.
 fn probes(gateway: &Plan) -> Router {
     let health = &gateway.health;
     let mut probes = Router::new();
+    // `[protected_resource]`: the RFC 9728 document, for clients without a token yet.
+    if let Some(metadata) = &gateway.resource_metadata {
+        probes = probes.route_service(&metadata.well_known_path(), MetadataService::new(metadata));
+    }
     if let Some(path) = &health.health_path {
         probes = probes.route(
             path,

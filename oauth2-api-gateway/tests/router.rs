@@ -188,3 +188,56 @@ async fn health_and_readiness_are_the_gateways_own() {
         "no token: /readyz is an API path now"
     );
 }
+
+/// `[protected_resource]`: the RFC 9728 document at its well-known path, without a token and
+/// never forwarded; every challenge names it; a bad resource is a config error.
+#[tokio::test]
+async fn the_protected_resource_document_is_served_and_named_in_challenges() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("router-metadata");
+    let file = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\nupstream = \"http://127.0.0.1:9\"\n{}\n[protected_resource]\nresource = \"https://api.example.test/v1\"\nscopes_supported = [\"orders:read\"]\nresource_name = \"Orders\"\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let app = oauth2_api_gateway::router(&oauth2_api_gateway::load(&file).unwrap()).unwrap();
+    let (status, body) = get(&app, "/.well-known/oauth-protected-resource/v1").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "resource": "https://api.example.test/v1",
+            "authorization_servers": [issuer.issuer()],
+            "scopes_supported": ["orders:read"],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "Orders",
+        })
+    );
+    let res = app
+        .clone()
+        .oneshot(Request::get("/orders").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer resource_metadata=\"https://api.example.test/.well-known/oauth-protected-resource/v1\""
+    );
+
+    for (resource, why) in [
+        ("http://api.example.test", "https"),
+        ("https://api.example.test/a?x=1", "query"),
+    ] {
+        let bad = dir.write(
+            "bad.toml",
+            &format!(
+                "listen = \"127.0.0.1:0\"\n{}\n[protected_resource]\nresource = \"{resource}\"\n",
+                provider_toml(&issuer, &jwks)
+            ),
+        );
+        let e = oauth2_api_gateway::load(&bad).unwrap_err().to_string();
+        assert!(e.contains("protected_resource") && e.contains(why), "{e}");
+    }
+}

@@ -60,6 +60,7 @@ pub mod guide;
 mod json;
 mod jws;
 pub mod keys;
+pub mod metadata;
 mod observe;
 mod provider;
 #[cfg(feature = "test-util")]

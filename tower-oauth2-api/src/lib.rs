@@ -68,6 +68,7 @@ pub mod auth;
 pub mod extract;
 pub mod guide;
 mod macros;
+pub mod metadata;
 mod path;
 pub mod reject;
 pub mod require;

@@ -23,6 +23,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use oauth2_api::Authenticator;
+use oauth2_api::metadata::ProtectedResourceMetadata;
 use tower_http::cors::CorsLayer;
 use tower_oauth2_api::{Rules, TokenSource, WebSocketRejection};
 
@@ -88,6 +89,9 @@ pub struct Plan {
     /// TLS on the listener.
     pub(crate) tls: Option<ServerTls>,
     pub(crate) authenticator: Authenticator,
+    /// `[protected_resource]`: the RFC 9728 document, served at its well-known path (never
+    /// forwarded, never authenticated) and named in every challenge.
+    pub(crate) resource_metadata: Option<ProtectedResourceMetadata>,
 }
 
 impl Plan {
@@ -309,6 +313,7 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
     let limits = limits::parse(&ctx, &file)?;
 
     let authenticator = providers::build_authenticator(&ctx, &file, reuse)?;
+    let resource_metadata = parse_protected_resource(&ctx, &file, &health, &authenticator)?;
     Ok(Plan {
         listen,
         upstream,
@@ -325,7 +330,57 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
         limits,
         tls,
         authenticator,
+        resource_metadata,
     })
+}
+
+/// `[protected_resource]` as an RFC 9728 document; its path must not be another of the
+/// gateway's own.
+fn parse_protected_resource(
+    ctx: &Ctx<'_>,
+    file: &FileConfig,
+    health: &Health,
+    authenticator: &Authenticator,
+) -> Result<Option<ProtectedResourceMetadata>, FileError> {
+    let Some(section) = &file.protected_resource else {
+        return Ok(None);
+    };
+    let span = Some(section.span());
+    let c = section.get_ref();
+    let mut builder = ProtectedResourceMetadata::builder(c.resource.clone())
+        .scopes_supported(c.scopes_supported.iter().cloned());
+    builder = match &c.authorization_servers {
+        Some(servers) => servers
+            .iter()
+            .fold(builder, |b, s| b.authorization_server(s.clone())),
+        None => builder.authorization_servers_of(authenticator),
+    };
+    if let Some(methods) = &c.bearer_methods_supported {
+        builder = builder.bearer_methods_supported(methods.iter().cloned());
+    }
+    if let Some(name) = &c.resource_name {
+        builder = builder.resource_name(name.clone());
+    }
+    if let Some(doc) = &c.resource_documentation {
+        builder = builder.resource_documentation(doc.clone());
+    }
+    let metadata = builder
+        .build()
+        .map_err(|e| ctx.err(span.clone(), "protected_resource", e.to_string()))?;
+    let path = metadata.well_known_path();
+    let taken = [
+        file.metrics_path.as_ref().map(|p| p.get_ref().as_str()),
+        health.health_path.as_deref(),
+        health.ready_path.as_deref(),
+    ];
+    if taken.into_iter().flatten().any(|p| p == path) {
+        return Err(ctx.err(
+            span,
+            "protected_resource",
+            format!("its document's path `{path}` is already the metrics or a probe path"),
+        ));
+    }
+    Ok(Some(metadata))
 }
 
 /// `health_path` and `ready_path` (defaults `/healthz`, `/readyz`; `""` turns one off), and

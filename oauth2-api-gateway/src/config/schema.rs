@@ -54,7 +54,23 @@ pub(super) struct FileConfig {
     pub(super) routes: Vec<Spanned<RouteConfig>>,
     pub(super) external_authorization: Option<Spanned<AuthzConfig>>,
     pub(super) telemetry: Option<Spanned<crate::telemetry::Telemetry>>,
+    pub(super) protected_resource: Option<Spanned<ProtectedResourceConfig>>,
     pub(super) providers: Option<Spanned<BTreeMap<String, Spanned<ProviderConfig>>>>,
+}
+
+/// `[protected_resource]`: the RFC 9728 metadata document the gateway serves.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProtectedResourceConfig {
+    pub(super) resource: String,
+    /// Default: the providers' issuers (multi-tenant templates left out).
+    pub(super) authorization_servers: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) scopes_supported: Vec<String>,
+    /// Default: `["header"]`.
+    pub(super) bearer_methods_supported: Option<Vec<String>>,
+    pub(super) resource_name: Option<String>,
+    pub(super) resource_documentation: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -228,6 +228,25 @@ impl<P: Clone> AuthLayer<P> {
         }
     }
 
+    /// Names `metadata`'s URL in every challenge (`WWW-Authenticate: Bearer ...,
+    /// resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"`, RFC
+    /// 9728 section 5.1), as MCP clients expect, and makes the document's path public; serve
+    /// the document with [`MetadataService`](crate::metadata::MetadataService). Keeps the
+    /// profile, wrapped.
+    pub fn resource_metadata(
+        self,
+        metadata: &oauth2_api::metadata::ProtectedResourceMetadata,
+    ) -> AuthLayer<crate::metadata::WithResourceMetadata<P>>
+    where
+        P: RejectionProfile,
+    {
+        let layer = self.public_paths([metadata.well_known_path()]);
+        let profile = layer.config.profile.clone();
+        layer.on_rejection(crate::metadata::WithResourceMetadata::new(
+            profile, metadata,
+        ))
+    }
+
     /// The authenticator.
     #[must_use]
     pub fn authenticator(&self) -> &Authenticator {

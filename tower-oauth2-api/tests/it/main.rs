@@ -8,6 +8,7 @@ mod authorization;
 mod extractors;
 mod grpc;
 mod keys;
+mod metadata;
 mod request_paths;
 mod requests;
 mod rules;
