@@ -55,6 +55,7 @@ mod authenticated;
 mod authenticator;
 mod base64url;
 mod claims;
+pub mod dpop;
 mod error;
 pub mod guide;
 mod json;

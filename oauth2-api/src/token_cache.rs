@@ -52,6 +52,9 @@ impl Hasher for DigestHasher {
 pub(crate) struct Entry {
     pub(crate) json: Arc<[u8]>,
     pub(crate) tenant: Option<Arc<str>>,
+    /// The DPoP key the token is bound to (`cnf.jkt`), checked when it was verified; `None`
+    /// for an unbound token (verified as a bearer token).
+    pub(crate) jkt: Option<Arc<str>>,
     pub(crate) key_set: u64,
     /// `exp + leeway`: the entry is used only while `now` is before it.
     valid_until: i64,
@@ -66,6 +69,7 @@ impl Entry {
     pub(crate) fn new(
         json: Arc<[u8]>,
         tenant: Option<Arc<str>>,
+        jkt: Option<Arc<str>>,
         provider: u32,
         key_set: u64,
         (exp, not_before): (i64, i64),
@@ -74,6 +78,7 @@ impl Entry {
         Self {
             json,
             tenant,
+            jkt,
             key_set,
             valid_until: exp.saturating_add(leeway),
             valid_from: not_before.saturating_sub(leeway),
@@ -168,7 +173,15 @@ mod tests {
     use super::*;
 
     fn entry(exp: i64, key_set: u64) -> Entry {
-        Entry::new(Arc::from(&b"{}"[..]), None, 0, key_set, (exp, i64::MIN), 60)
+        Entry::new(
+            Arc::from(&b"{}"[..]),
+            None,
+            None,
+            0,
+            key_set,
+            (exp, i64::MIN),
+            60,
+        )
     }
 
     #[test]

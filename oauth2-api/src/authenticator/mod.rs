@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::authenticated::Authenticated;
+use crate::dpop::Presentation;
 use crate::error::{AuthError, ErrorKind};
 use crate::jws::Compact;
 use crate::provider::Provider;
@@ -165,9 +166,24 @@ impl Authenticator {
     /// # Errors
     /// An [`AuthError`] whose [`kind`](AuthError::kind) says why.
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        self.authenticate_presented(token, Presentation::Bearer)
+            .await
+    }
+
+    /// [`authenticate`](Self::authenticate) for a token presented as `presentation`: as a
+    /// bearer token, or with a verified DPoP proof (RFC 9449), whose key the token must then
+    /// be bound to (`cnf.jkt`, and no other binding).
+    ///
+    /// # Errors
+    /// An [`AuthError`] whose [`kind`](AuthError::kind) says why.
+    pub async fn authenticate_presented(
+        &self,
+        token: &str,
+        presentation: Presentation<'_>,
+    ) -> Result<Authenticated, AuthError> {
         use tracing::Instrument as _;
         let span = validation_span();
-        self.authenticate_in_span(token, &span)
+        self.authenticate_in_span(token, presentation.jkt(), &span)
             .instrument(span.clone())
             .await
     }
@@ -175,10 +191,11 @@ impl Authenticator {
     async fn authenticate_in_span(
         &self,
         token: &str,
+        jkt: Option<&str>,
         span: &tracing::Span,
     ) -> Result<Authenticated, AuthError> {
         self.ensure_started();
-        let (mut compact, cache_key, waits) = match self.first_pass(token) {
+        let (mut compact, cache_key, waits) = match self.first_pass(token, jkt) {
             Pass::Done(result) => return record(result, span),
             Pass::Wait {
                 compact,
@@ -211,7 +228,7 @@ impl Authenticator {
         // The same parsed token, once more, now failing with what is known.
         let now = self.inner.clock.now_unix();
         record(
-            self.finish(&mut compact, cache_key, now, Mode::Final(&failed))
+            self.finish(&mut compact, jkt, cache_key, now, Mode::Final(&failed))
                 .unwrap_or_else(|_| {
                     Err(AuthError::new(
                         ErrorKind::KeysUnavailable,
@@ -229,10 +246,21 @@ impl Authenticator {
     /// in memory costs no allocation for a future.
     #[must_use]
     pub fn try_authenticate(&self, token: &str) -> Option<Result<Authenticated, AuthError>> {
+        self.try_authenticate_presented(token, Presentation::Bearer)
+    }
+
+    /// [`try_authenticate`](Self::try_authenticate) for a token presented as `presentation`
+    /// (see [`authenticate_presented`](Self::authenticate_presented)).
+    #[must_use]
+    pub fn try_authenticate_presented(
+        &self,
+        token: &str,
+        presentation: Presentation<'_>,
+    ) -> Option<Result<Authenticated, AuthError>> {
         let span = validation_span();
         let _entered = span.enter();
         self.ensure_started();
-        match self.first_pass(token) {
+        match self.first_pass(token, presentation.jkt()) {
             Pass::Done(result) => Some(record(result, &span)),
             Pass::Wait { .. } => {
                 span.record("outcome", "needs_keys");
@@ -242,14 +270,19 @@ impl Authenticator {
     }
 
     /// The verified-token cache, then the parse, then the pipeline (may wait).
-    fn first_pass<'a>(&self, token: &'a str) -> Pass<'a> {
+    fn first_pass<'a>(&self, token: &'a str, jkt: Option<&str>) -> Pass<'a> {
         let now = self.inner.clock.now_unix();
         let cache_key = match &self.inner.token_cache {
             Some(cache) if token.len() <= self.inner.max_token_bytes => {
                 let key = TokenCache::key(token);
-                let hit = cache.get(&key, now, |i| {
-                    self.inner.entries.get(i).and_then(|e| e.keys.current_id())
-                });
+                // A hit is used only when the token is presented as it was when verified: a
+                // token bound to a DPoP key only with a proof of that key, an unbound one only
+                // as a bearer token.
+                let hit = cache
+                    .get(&key, now, |i| {
+                        self.inner.entries.get(i).and_then(|e| e.keys.current_id())
+                    })
+                    .filter(|hit| hit.jkt.as_deref() == jkt);
                 if let Some(hit) = hit
                     && let Some(entry) = usize::try_from(hit.provider)
                         .ok()
@@ -268,7 +301,7 @@ impl Authenticator {
             Ok(c) => c,
             Err(e) => return Pass::Done(Err(e)),
         };
-        match self.finish(&mut compact, cache_key, now, Mode::MayWait) {
+        match self.finish(&mut compact, jkt, cache_key, now, Mode::MayWait) {
             Ok(result) => Pass::Done(result),
             Err(waits) => Pass::Wait {
                 compact: Box::new(compact),
@@ -283,6 +316,7 @@ impl Authenticator {
     fn finish(
         &self,
         compact: &mut Compact<'_>,
+        jkt: Option<&str>,
         cache_key: Option<CacheKey>,
         now: i64,
         mode: Mode<'_>,
@@ -290,10 +324,13 @@ impl Authenticator {
         let inner = &*self.inner;
         let caching = inner.token_cache.is_some() && cache_key.is_some();
         match pipeline::verify(
-            &inner.entries,
-            &inner.by_issuer,
-            &inner.templated,
+            pipeline::Providers {
+                entries: &inner.entries,
+                by_issuer: &inner.by_issuer,
+                templated: &inner.templated,
+            },
             compact,
+            jkt,
             now,
             mode,
             caching,
@@ -308,6 +345,7 @@ impl Authenticator {
                     let entry = token_cache::Entry::new(
                         Arc::clone(v.authenticated.json()),
                         v.authenticated.tenant_arc().cloned(),
+                        jkt.map(Arc::from),
                         provider,
                         v.key_set,
                         times,

@@ -166,15 +166,36 @@ pub(crate) fn check(
             ));
         }
     }
-    check_not_bound(claims)
+    Ok(())
 }
 
-/// A token bound to a key (RFC 7800 `cnf`: DPoP's `jkt`, RFC 8705's certificate
-/// `x5t#S256`, or any other confirmation method) is only good with a proof of that key, which a
-/// bearer presentation does not carry: accepting it would make a stolen bound token as good as
-/// a bearer one (RFC 9449 for DPoP, RFC 8705 section 3 for certificates). Refused whatever the
-/// configuration, as Spring's resource server does.
-pub(crate) fn check_not_bound(claims: &ClaimsView<'_>) -> Result<(), AuthError> {
+/// The token's binding against how it was presented (`dpop_jkt`: the thumbprint of a verified
+/// DPoP proof's key; `None`: a bearer presentation).
+///
+/// A token bound to a key (RFC 7800 `cnf`: DPoP's `jkt`, RFC 8705's certificate `x5t#S256`,
+/// or any other confirmation method) is only good with a proof of that key, which a bearer
+/// presentation does not carry: accepting it would make a stolen bound token as good as a
+/// bearer one (RFC 9449 for DPoP, RFC 8705 section 3 for certificates). Refused whatever the
+/// configuration, as Spring's resource server does. With a DPoP proof, the token must be bound
+/// to exactly the proof's key (and to nothing this crate cannot check).
+pub(crate) fn check_binding(
+    claims: &ClaimsView<'_>,
+    dpop_jkt: Option<&str>,
+) -> Result<(), AuthError> {
+    if let Some(jkt) = dpop_jkt {
+        let only_jkt = claims
+            .cnf
+            .as_ref()
+            .is_some_and(|names| names.iter().all(|n| n == "jkt"));
+        return if only_jkt && claims.cnf_jkt.as_deref() == Some(jkt) {
+            Ok(())
+        } else {
+            Err(invalid(
+                ErrorKind::InvalidClaims,
+                "token is not bound to the DPoP proof's key (`cnf.jkt`)",
+            ))
+        };
+    }
     let Some(names) = &claims.cnf else {
         return Ok(());
     };
@@ -287,7 +308,9 @@ mod tests {
             t["cnf"] = cnf;
             let bytes = t.to_string().into_bytes();
             let view = ClaimsView::read(&bytes, 16).expect("reads");
-            check(&view, &rules(), NOW).map_err(|e| (e.kind(), e.message().to_owned()))
+            check(&view, &rules(), NOW)
+                .and_then(|()| check_binding(&view, None))
+                .map_err(|e| (e.kind(), e.message().to_owned()))
         };
         let dpop = with(json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}));
         assert!(

@@ -50,6 +50,8 @@ pub(crate) struct ClaimsView<'a> {
     /// `cnf` (RFC 7800: the token is bound to a key): the names of its members, empty when it
     /// is not an object; `None` without `cnf`.
     pub(crate) cnf: Option<Vec<Cow<'a, str>>>,
+    /// `cnf.jkt` (RFC 9449: the SHA-256 thumbprint of the DPoP key), when a string.
+    pub(crate) cnf_jkt: Option<Cow<'a, str>>,
 }
 
 impl<'a> ClaimsView<'a> {
@@ -95,7 +97,8 @@ enum Kept<'a> {
     Text(Cow<'a, str>),
     Number(Date),
     List(Vec<Cow<'a, str>>),
-    Names(Vec<Cow<'a, str>>),
+    /// An object's member names, and its `jkt` when a string.
+    Names(Vec<Cow<'a, str>>, Option<Cow<'a, str>>),
 }
 
 struct Top {
@@ -123,6 +126,7 @@ impl<'de> Visitor<'de> for Top {
             iat: Date::Absent,
             tid: None,
             cnf: None,
+            cnf_jkt: None,
         };
         while let Some(name) = map.next_key_seed(Name)? {
             let want = match &*name {
@@ -145,7 +149,10 @@ impl<'de> Visitor<'de> for Top {
                 ("aud", Kept::Text(s)) => view.aud = Audience::One(s),
                 ("aud", Kept::List(l)) => view.aud = Audience::Many(l),
                 ("aud", _) => view.aud = Audience::Other,
-                ("cnf", Kept::Names(names)) => view.cnf = Some(names),
+                ("cnf", Kept::Names(names, jkt)) => {
+                    view.cnf = Some(names);
+                    view.cnf_jkt = jkt;
+                }
                 ("cnf", _) => view.cnf = Some(Vec::new()),
                 _ => {}
             }
@@ -290,16 +297,27 @@ impl<'de> Visitor<'de> for Member {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let inner = self.nested(Want::Nothing)?;
+        let keep = self.want == Want::Names;
         let mut names = Vec::new();
+        let mut jkt = None;
         while let Some(name) = map.next_key_seed(Name)? {
-            map.next_value_seed(inner)?;
+            if keep && name == "jkt" {
+                if let Kept::Text(t) = map.next_value_seed(Member {
+                    want: Want::Text,
+                    ..inner
+                })? {
+                    jkt = Some(t);
+                }
+            } else {
+                map.next_value_seed(inner)?;
+            }
             names.push(name);
         }
         if has_duplicate(&names) {
             return Err(de::Error::custom("duplicate member name"));
         }
-        Ok(if self.want == Want::Names {
-            Kept::Names(names)
+        Ok(if keep {
+            Kept::Names(names, jkt)
         } else {
             Kept::Nothing
         })
@@ -330,6 +348,7 @@ mod tests {
         assert_eq!(v.cnf, None);
         let v = read(r#"{"cnf":{"jkt":"abc","x":{"y":1}}}"#).expect("reads");
         assert_eq!(v.cnf, Some(vec!["jkt".into(), "x".into()]));
+        assert_eq!(v.cnf_jkt.as_deref(), Some("abc"));
         let v = read(r#"{"cnf":"not an object"}"#).expect("reads");
         assert_eq!(v.cnf, Some(vec![]));
     }

@@ -63,6 +63,9 @@ pub enum ErrorKind {
     KeysUnavailable,
     /// The token is valid but lacks a scope, role or other claim the route requires. 403.
     InsufficientScope,
+    /// A DPoP proof (RFC 9449) is missing a check: malformed, not signed by its `jwk`, for
+    /// another method or URI, too old, replayed, or for another token. 401.
+    InvalidDpopProof,
 }
 
 impl ErrorKind {
@@ -78,7 +81,7 @@ impl ErrorKind {
     }
 
     /// The RFC 6750 section 3.1 error code for this kind: `invalid_request`, `invalid_token` or
-    /// `insufficient_scope`. `None` for a request without credentials (RFC 6750 section 3.1:
+    /// `insufficient_scope` (and RFC 9449's `invalid_dpop_proof`). `None` for a request without credentials (RFC 6750 section 3.1:
     /// no error code then) and for [`ErrorKind::KeysUnavailable`] (a 503, not a challenge).
     ///
     /// ```
@@ -92,6 +95,7 @@ impl ErrorKind {
             Self::MissingToken | Self::NotBearer | Self::KeysUnavailable => None,
             Self::InvalidRequest => Some("invalid_request"),
             Self::InsufficientScope => Some("insufficient_scope"),
+            Self::InvalidDpopProof => Some("invalid_dpop_proof"),
             _ => Some("invalid_token"),
         }
     }
@@ -114,6 +118,7 @@ impl ErrorKind {
             Self::InvalidClaims => "invalid_claims",
             Self::KeysUnavailable => "keys_unavailable",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 

@@ -9,6 +9,5 @@ mod compact;
 mod header;
 
 pub(crate) use compact::Compact;
-#[cfg(test)]
 pub(crate) use compact::Signed;
 pub(crate) use header::Header;

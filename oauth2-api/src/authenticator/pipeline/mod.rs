@@ -78,15 +78,29 @@ enum Outcome {
 /// built); on success its text moves out of `compact` into the [`Authenticated`], otherwise
 /// `compact` is left whole, so a second run after a wait needs no second decode.
 /// `cache_times` asks for the verified-token cache's times (computed only then).
+/// The configured providers, as the pipeline looks them up.
+#[derive(Clone, Copy)]
+pub(super) struct Providers<'a> {
+    pub(super) entries: &'a [Entry],
+    /// Exact issuer → the providers of that issuer.
+    pub(super) by_issuer: &'a HashMap<String, Vec<usize>>,
+    /// The multi-tenant providers (matched by template).
+    pub(super) templated: &'a [usize],
+}
+
 pub(super) fn verify(
-    entries: &[Entry],
-    by_issuer: &HashMap<String, Vec<usize>>,
-    templated: &[usize],
+    providers: Providers<'_>,
     compact: &mut Compact<'_>,
+    dpop_jkt: Option<&str>,
     now: i64,
     mode: Mode<'_>,
     cache_times: bool,
 ) -> Verdict {
+    let Providers {
+        entries,
+        by_issuer,
+        templated,
+    } = providers;
     let claims = match compact.claims() {
         Ok(claims) => claims,
         Err(e) => return Verdict::Rejected(e),
@@ -127,7 +141,7 @@ pub(super) fn verify(
         let Some(entry) = entries.get(i) else {
             continue;
         };
-        match check(i, entry, compact, &claims, now, mode) {
+        match check(i, entry, compact, &claims, dpop_jkt, now, mode) {
             Ok(key_set) => {
                 let times = cache_times
                     .then(|| times_for_cache(&claims, &entry.provider))
@@ -193,6 +207,7 @@ fn check(
     entry: &Entry,
     compact: &Compact<'_>,
     claims: &ClaimsView<'_>,
+    dpop_jkt: Option<&str>,
     now: i64,
     mode: Mode<'_>,
 ) -> Result<u64, Outcome> {
@@ -239,6 +254,7 @@ fn check(
     // `iss` was matched to pick this provider; `claims::check` compares it again (defence in
     // depth: the two cannot drift apart silently).
     claims::check(claims, &entry.provider.rules, now).map_err(Outcome::Fail)?;
+    claims::check_binding(claims, dpop_jkt).map_err(Outcome::Fail)?;
     if entry.provider.rules.rfc9068 {
         claims::check_rfc9068(compact.header.typ.as_deref(), claims).map_err(Outcome::Fail)?;
     }

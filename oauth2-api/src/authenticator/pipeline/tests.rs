@@ -101,7 +101,18 @@ fn run(
     mode: Mode<'_>,
 ) -> Verdict {
     let mut compact = Compact::parse(token, 8192).expect("parses");
-    verify(entries, by_issuer, &[], &mut compact, NOW, mode, true)
+    verify(
+        Providers {
+            entries,
+            by_issuer,
+            templated: &[],
+        },
+        &mut compact,
+        None,
+        NOW,
+        mode,
+        true,
+    )
 }
 
 fn token(issuer: &TestIssuer, audience: &str) -> String {
@@ -177,10 +188,13 @@ fn an_algorithm_off_the_allow_list_is_refused_before_any_key() {
     let t = token(&issuer, "aud");
     let mut compact = Compact::parse(&t, 8192).expect("parses");
     let Verdict::Rejected(e) = verify(
-        &entries,
-        &by_issuer,
-        &[],
+        Providers {
+            entries: &entries,
+            by_issuer: &by_issuer,
+            templated: &[],
+        },
         &mut compact,
+        None,
         NOW,
         Mode::MayWait,
         false,
@@ -200,10 +214,13 @@ fn missing_keys_are_waited_for_then_reported_and_the_token_is_kept_whole() {
     let t = token(&issuer, "aud");
     let mut compact = Compact::parse(&t, 8192).expect("parses");
     let v = verify(
-        &entries,
-        &by_issuer,
-        &[],
+        Providers {
+            entries: &entries,
+            by_issuer: &by_issuer,
+            templated: &[],
+        },
         &mut compact,
+        None,
         NOW,
         Mode::MayWait,
         false,
@@ -217,10 +234,13 @@ fn missing_keys_are_waited_for_then_reported_and_the_token_is_kept_whole() {
         "the parsed token is kept for the second run"
     );
     let Verdict::Rejected(e) = verify(
-        &entries,
-        &by_issuer,
-        &[],
+        Providers {
+            entries: &entries,
+            by_issuer: &by_issuer,
+            templated: &[],
+        },
         &mut compact,
+        None,
         NOW,
         Mode::Final(&[]),
         false,
