@@ -125,7 +125,8 @@ impl<P: RejectionProfile> OAuth2<P> {
     }
 
     /// Names `metadata`'s URL in every challenge (RFC 9728 `resource_metadata`, as MCP
-    /// clients expect) and makes the document's path public; serve the document with
+    /// clients expect) and makes `GET` and `HEAD` of the document's path public; serve the
+    /// document with
     /// [`metadata_resource`](crate::metadata_resource).
     #[must_use]
     pub fn resource_metadata(

@@ -240,4 +240,17 @@ async fn the_protected_resource_document_is_served_and_named_in_challenges() {
         let e = oauth2_api_gateway::load(&bad).unwrap_err().to_string();
         assert!(e.contains("protected_resource") && e.contains(why), "{e}");
     }
+    // Not in external-authorization mode: a check for its path would be answered 200.
+    let authz = dir.write(
+        "authz.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\n{}\n[external_authorization]\nproxy = \"nginx\"\n\n[protected_resource]\nresource = \"https://api.example.test\"\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let e = oauth2_api_gateway::load(&authz).unwrap_err().to_string();
+    assert!(
+        e.contains("protected_resource") && e.contains("external-authorization"),
+        "{e}"
+    );
 }

@@ -10,7 +10,6 @@ pub(crate) fn decode(input: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Encodes unpadded base64url.
-#[cfg(any(test, feature = "test-util"))]
 pub(crate) fn encode(input: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(input)
 }

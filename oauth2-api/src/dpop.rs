@@ -21,7 +21,7 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -58,6 +58,22 @@ impl Presentation<'_> {
             Self::Dpop(proof) => Some(proof.jkt()),
         }
     }
+
+    /// A proof vouches only for the token whose hash its `ath` carried (RFC 9449 section 4.3,
+    /// step 12): a proof verified for another token, or for none, is refused.
+    pub(crate) fn check_token(&self, token: &str) -> Result<(), AuthError> {
+        match self {
+            Self::Bearer => Ok(()),
+            Self::Dpop(proof) if proof.token_hash == Some(sha256(token.as_bytes())) => Ok(()),
+            Self::Dpop(_) => Err(bad("it was not verified for this access token (`ath`)")),
+        }
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, bytes).as_ref());
+    out
 }
 
 /// A proof that passed every check.
@@ -66,6 +82,9 @@ pub struct VerifiedProof {
     jkt: String,
     jti: String,
     iat: i64,
+    /// SHA-256 of the access token its `ath` was checked against; `None` when verified
+    /// without one (then it vouches for no token).
+    token_hash: Option<[u8; 32]>,
 }
 
 impl VerifiedProof {
@@ -148,8 +167,30 @@ struct Inner {
     max_age: i64,
     max_skew: i64,
     clock: Arc<dyn Clock>,
-    replay: Mutex<HashMap<[u8; 32], i64>>,
+    replay: Mutex<Replay>,
     replay_capacity: usize,
+    nonces: Option<DpopNonces>,
+}
+
+/// The proofs seen and still in their window: by key, and by the time each leaves.
+#[derive(Default)]
+struct Replay {
+    seen: HashMap<[u8; 32], i64>,
+    by_expiry: BTreeMap<i64, Vec<[u8; 32]>>,
+}
+
+impl Replay {
+    /// Forgets the proofs whose window ended before `now` (the oldest first: no scan).
+    fn expire(&mut self, now: i64) {
+        while let Some(entry) = self.by_expiry.first_entry() {
+            if *entry.key() >= now {
+                break;
+            }
+            for key in entry.remove() {
+                self.seen.remove(&key);
+            }
+        }
+    }
 }
 
 impl fmt::Debug for DpopVerifier {
@@ -169,6 +210,7 @@ pub struct DpopBuilder {
     max_skew: Duration,
     clock: Arc<dyn Clock>,
     replay_capacity: usize,
+    nonces: Option<DpopNonces>,
 }
 
 impl fmt::Debug for DpopBuilder {
@@ -197,7 +239,19 @@ impl DpopVerifier {
             max_skew: Duration::from_secs(5),
             clock: Arc::new(SystemClock),
             replay_capacity: 100_000,
+            nonces: None,
         }
+    }
+
+    /// The nonce a client must put in its next proof, when the verifier requires server nonces
+    /// (send it in a `DPoP-Nonce` response header); `None` otherwise.
+    #[must_use]
+    pub fn current_nonce(&self) -> Option<String> {
+        let inner = &*self.inner;
+        inner
+            .nonces
+            .as_ref()
+            .map(|n| n.issue(inner.clock.now_unix()))
     }
 
     /// The algorithms proofs may use (for the `algs` of a `DPoP` challenge, and the
@@ -213,7 +267,8 @@ impl DpopVerifier {
     /// host in any case, default port or none; query and fragment ignored); `iat` within the
     /// window; `ath` the SHA-256 of the access token, when one is given; the nonce, when one
     /// is expected; and its `jti` not seen before within the window (this process only: with
-    /// several replicas, server nonces are what stops a replay to another one).
+    /// several replicas, server nonces are what stops a replay to another one). The result
+    /// vouches for the access token given here only.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidDpopProof`] (401, `invalid_dpop_proof`) saying which check failed.
@@ -283,26 +338,37 @@ impl DpopVerifier {
         if iat < now.saturating_sub(inner.max_age) || iat > now.saturating_add(inner.max_skew) {
             return Err(bad("`iat` is outside the accepted window"));
         }
-        if let Some(token) = request.access_token {
-            let expected = b64_encode(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
-            if text("ath") != Some(expected.as_str()) {
-                return Err(bad("`ath` is not the access token's hash"));
-            }
+        let token_hash = request.access_token.map(|t| sha256(t.as_bytes()));
+        if let Some(hash) = &token_hash
+            && text("ath") != Some(b64_encode(hash).as_str())
+        {
+            return Err(bad("`ath` is not the access token's hash"));
         }
         if let Some(nonce) = request.nonce
             && text("nonce") != Some(nonce)
         {
             return Err(bad("`nonce` is not the server's"));
         }
+        if let Some(nonces) = &inner.nonces
+            && !text("nonce").is_some_and(|n| nonces.is_valid(n, now))
+        {
+            return Err(AuthError::new(
+                ErrorKind::UseDpopNonce,
+                "DPoP proof refused: it does not carry the server's current nonce",
+            ));
+        }
         self.remember(&jkt, jti, iat, now)?;
         Ok(VerifiedProof {
             jkt,
             jti: jti.to_owned(),
             iat,
+            token_hash,
         })
     }
 
-    /// Records `(jkt, jti)` until the proof's window ends; refuses one seen before.
+    /// Records `(jkt, jti)` until the proof's window ends; refuses one seen before. When the
+    /// cache holds `replay_capacity` proofs still in their window, a new proof is refused
+    /// rather than an old one forgotten: a flood must not make a captured proof replayable.
     fn remember(&self, jkt: &str, jti: &str, iat: i64, now: i64) -> Result<(), AuthError> {
         let inner = &*self.inner;
         let mut ctx = digest::Context::new(&digest::SHA256);
@@ -314,23 +380,20 @@ impl DpopVerifier {
         let until = iat
             .saturating_add(inner.max_age)
             .saturating_add(inner.max_skew);
-        let Ok(mut seen) = inner.replay.lock() else {
+        let Ok(mut replay) = inner.replay.lock() else {
             return Err(bad("the replay cache is unavailable"));
         };
-        if seen.get(&key).is_some_and(|&t| t >= now) {
+        replay.expire(now);
+        if replay.seen.contains_key(&key) {
             return Err(bad("the proof was used before (`jti` replay)"));
         }
-        if seen.len() >= inner.replay_capacity {
-            seen.retain(|_, &mut t| t >= now);
-            // Still full of live proofs: forget an arbitrary one (a flood of fresh proofs
-            // must not make every later one fail).
-            if seen.len() >= inner.replay_capacity
-                && let Some(k) = seen.keys().next().copied()
-            {
-                seen.remove(&k);
-            }
+        if replay.seen.len() >= inner.replay_capacity {
+            return Err(bad(
+                "too many recent proofs to remember another; retry in a moment",
+            ));
         }
-        seen.insert(key, until);
+        replay.seen.insert(key, until);
+        replay.by_expiry.entry(until).or_default().push(key);
         Ok(())
     }
 }
@@ -371,6 +434,17 @@ impl DpopBuilder {
         self
     }
 
+    /// Requires every proof to carry a nonce from `nonces` (RFC 9449 section 8): a proof
+    /// without a current one is refused with [`ErrorKind::UseDpopNonce`], and
+    /// [`DpopVerifier::current_nonce`] gives the nonce to send back. Replicas built with the
+    /// same secret accept each other's nonces, which is what stops a proof replayed to another
+    /// replica once its nonce window has passed.
+    #[must_use]
+    pub fn nonces(mut self, nonces: DpopNonces) -> Self {
+        self.nonces = Some(nonces);
+        self
+    }
+
     /// The verifier.
     ///
     /// # Errors
@@ -397,10 +471,91 @@ impl DpopBuilder {
                 max_age: secs(self.max_age),
                 max_skew: secs(self.max_skew),
                 clock: self.clock,
-                replay: Mutex::new(HashMap::new()),
+                replay: Mutex::new(Replay::default()),
                 replay_capacity: self.replay_capacity,
+                nonces: self.nonces,
             }),
         })
+    }
+}
+
+/// Server nonces for DPoP (RFC 9449 section 8), stateless: a nonce is the number of its time
+/// window and an HMAC-SHA256 of it under a secret, so any replica with the secret checks it
+/// without shared state. A nonce is good in its window and the next one.
+#[derive(Clone)]
+pub struct DpopNonces {
+    key: aws_lc_rs::hmac::Key,
+    window: i64,
+}
+
+impl fmt::Debug for DpopNonces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DpopNonces")
+            .field("window", &self.window)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DpopNonces {
+    /// Nonces under `secret` (at least 32 bytes, shared by the replicas), each window
+    /// `window` long (at least one second).
+    ///
+    /// # Errors
+    /// A secret shorter than 32 bytes, or a window under a second.
+    pub fn new(secret: &[u8], window: Duration) -> Result<Self, DpopConfigError> {
+        if secret.len() < 32 {
+            return Err(DpopConfigError(
+                "the DPoP nonce secret must be at least 32 bytes".into(),
+            ));
+        }
+        let window = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
+        if window < 1 {
+            return Err(DpopConfigError(
+                "the DPoP nonce window must be at least one second".into(),
+            ));
+        }
+        Ok(Self {
+            key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret),
+            window,
+        })
+    }
+
+    fn tag(&self, index: i64) -> aws_lc_rs::hmac::Tag {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.key);
+        ctx.update(b"oauth2-api dpop nonce\0");
+        ctx.update(&index.to_be_bytes());
+        ctx.sign()
+    }
+
+    /// The nonce of the window `now` is in.
+    #[must_use]
+    pub fn issue(&self, now: i64) -> String {
+        let index = now.div_euclid(self.window);
+        let mut bytes = index.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&self.tag(index).as_ref()[..16]);
+        b64_encode(&bytes)
+    }
+
+    /// Whether `nonce` was issued in the window of `now` or the one before.
+    #[must_use]
+    pub fn is_valid(&self, nonce: &str, now: i64) -> bool {
+        let Some(bytes) = b64_decode(nonce.as_bytes()) else {
+            return false;
+        };
+        let (Some(index), Some(tag)) = (bytes.get(..8), bytes.get(8..)) else {
+            return false;
+        };
+        let Ok(index) = <[u8; 8]>::try_from(index).map(i64::from_be_bytes) else {
+            return false;
+        };
+        let current = now.div_euclid(self.window);
+        (index == current || index == current.saturating_sub(1))
+            && tag.len() == 16
+            && aws_lc_rs::constant_time::verify_slices_are_equal(
+                &self.tag(index).as_ref()[..16],
+                tag,
+            )
+            .is_ok()
     }
 }
 
@@ -475,6 +630,7 @@ fn normalized_uri(uri: &str) -> Option<String> {
         if bytes[i] == b'%'
             && let Some(v) = path
                 .get(i + 1..i + 3)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             if v.is_ascii_alphanumeric() || matches!(v, b'-' | b'.' | b'_' | b'~') {

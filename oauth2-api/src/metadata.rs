@@ -90,8 +90,11 @@ impl ProtectedResourceMetadata {
     /// when it has one (`https://api.example.com/v1` → `/.well-known/oauth-protected-resource/v1`).
     #[must_use]
     pub fn well_known_path(&self) -> String {
-        let path = split(&self.resource).map_or("", |(_, path)| path);
-        let path = path.trim_end_matches('/');
+        // RFC 9728 section 3.1: only a path of just `/` (the slash after the host) goes.
+        let path = match split(&self.resource).map_or("", |(_, path)| path) {
+            "/" => "",
+            path => path,
+        };
         format!("{WELL_KNOWN_PATH}{path}")
     }
 
@@ -238,6 +241,32 @@ impl MetadataBuilder {
                 self.resource
             )));
         }
+        // The path becomes a route: plain segments only (letters, digits, `-._~`, and `%XX`),
+        // none empty, `.` or `..`, so every router reads it as the one path it is.
+        let path = split(&self.resource).map_or("", |(_, p)| p);
+        let segment_ok = |seg: &str| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'%')
+                })
+        };
+        let path_ok = match path.strip_prefix('/') {
+            None => path.is_empty(),
+            Some("") => true,
+            Some(rest) => rest
+                .strip_suffix('/')
+                .unwrap_or(rest)
+                .split('/')
+                .all(segment_ok),
+        };
+        if !path_ok {
+            return Err(MetadataError(format!(
+                "the resource `{}` has a path that is not plain segments (letters, digits, `-._~`)",
+                self.resource
+            )));
+        }
         for server in &self.authorization_servers {
             url("the authorization server", server)?;
         }
@@ -290,8 +319,17 @@ mod tests {
                 "https://resource.example.com/.well-known/oauth-protected-resource",
             ),
             (
-                "https://api.example.com:8443/v1/orders/",
+                "https://api.example.com:8443/v1/orders",
                 "https://api.example.com:8443/.well-known/oauth-protected-resource/v1/orders",
+            ),
+            (
+                // Only the slash after the host goes; a path keeps its own.
+                "https://api.example.com/v1/",
+                "https://api.example.com/.well-known/oauth-protected-resource/v1/",
+            ),
+            (
+                "https://[::1]:8443/v1",
+                "https://[::1]:8443/.well-known/oauth-protected-resource/v1",
             ),
         ] {
             let m = ProtectedResourceMetadata::builder(resource)
@@ -332,6 +370,12 @@ mod tests {
             "https://",
             "https://api.example.com/a?b=1",
             "https://api.example.com/a#top",
+            "https://api.example.com/:id",
+            "https://api.example.com/*rest",
+            "https://api.example.com/{id}",
+            "https://api.example.com/a/../b",
+            "https://api.example.com//a",
+            "https://api.example.com/a;b",
         ] {
             assert!(
                 ProtectedResourceMetadata::builder(resource)

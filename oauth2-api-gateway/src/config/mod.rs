@@ -346,6 +346,15 @@ fn parse_protected_resource(
         return Ok(None);
     };
     let span = Some(section.span());
+    if file.external_authorization.is_some() {
+        // A check request for the document's path would be answered 200 by the document,
+        // which the proxy reads as "allowed" for whatever it guards there.
+        return Err(ctx.err(
+            span,
+            "protected_resource",
+            "is not served in external-authorization mode (a check for its path would be allowed); serve the document from the API behind the proxy",
+        ));
+    }
     let c = section.get_ref();
     let mut builder = ProtectedResourceMetadata::builder(c.resource.clone())
         .scopes_supported(c.scopes_supported.iter().cloned());

@@ -182,6 +182,7 @@ impl Authenticator {
         presentation: Presentation<'_>,
     ) -> Result<Authenticated, AuthError> {
         use tracing::Instrument as _;
+        presentation.check_token(token)?;
         let span = validation_span();
         self.authenticate_in_span(token, presentation.jkt(), &span)
             .instrument(span.clone())
@@ -257,6 +258,9 @@ impl Authenticator {
         token: &str,
         presentation: Presentation<'_>,
     ) -> Option<Result<Authenticated, AuthError>> {
+        if let Err(e) = presentation.check_token(token) {
+            return Some(Err(e));
+        }
         let span = validation_span();
         let _entered = span.enter();
         self.ensure_started();

@@ -266,22 +266,95 @@ fn a_proof_is_accepted_once() {
     assert!(v.verify(&proof(&key, &claims("twice")), &request()).is_ok());
 }
 
+/// Bounded, and failing closed: when full of proofs still in their window, a new proof is
+/// refused (a flood must not evict a captured proof and make it replayable); once the window
+/// passes, room is made again without a scan.
 #[test]
-fn the_replay_cache_stays_bounded() {
+fn the_replay_cache_stays_bounded_and_fails_closed() {
     let key = TestKey::generate(Algorithm::ES256, "k");
+    let clock = Arc::new(ManualClock::new(NOW));
     let v = DpopVerifier::builder()
-        .clock(Arc::new(ManualClock::new(NOW)))
+        .clock(clock.clone())
         .replay_capacity(8)
         .build()
         .expect("verifier");
-    for i in 0..50 {
+    let first = proof(&key, &claims("j0"));
+    assert!(v.verify(&first, &request()).is_ok());
+    for i in 1..8 {
         assert!(
             v.verify(&proof(&key, &claims(&format!("j{i}"))), &request())
                 .is_ok()
         );
     }
-    let seen = v.inner.replay.lock().expect("lock").len();
-    assert!(seen <= 8, "{seen}");
+    assert!(refusal(&v, &proof(&key, &claims("j8")), &request()).contains("too many"));
+    assert!(
+        refusal(&v, &first, &request()).contains("replay"),
+        "still remembered"
+    );
+    assert_eq!(v.inner.replay.lock().expect("lock").seen.len(), 8);
+    // The window passes: the old proofs are forgotten, new ones fit.
+    clock.advance(66);
+    let mut c = claims("later");
+    c["iat"] = json!(NOW + 66);
+    assert!(v.verify(&proof(&key, &c), &request()).is_ok());
+    assert_eq!(v.inner.replay.lock().expect("lock").seen.len(), 1);
+}
+
+/// A proof vouches for the token its `ath` named, and no other (RFC 9449 section 4.3 step 12).
+#[tokio::test]
+async fn a_proof_is_good_only_for_its_own_token() {
+    let issuer = TestIssuer::new("https://dpop.test").with_key(Algorithm::ES256, "k1");
+    let auth = Authenticator::builder()
+        .provider(
+            Provider::builder("p")
+                .issuer(issuer.issuer())
+                .audience("api")
+                .jwks(issuer.jwks())
+                .build()
+                .expect("provider"),
+        )
+        .build()
+        .expect("authenticator");
+    let client_key = TestKey::generate(Algorithm::ES256, "client");
+    let jkt = jwk_thumbprint(client_key.public_jwk_bare().as_object().expect("o")).expect("jkt");
+    let token = |sub: &str| {
+        issuer
+            .token()
+            .audience("api")
+            .subject(sub)
+            .claim("cnf", json!({ "jkt": jkt }))
+            .build()
+    };
+    let (a, b) = (token("a"), token("b"));
+    let v = DpopVerifier::builder().build().expect("verifier");
+    let now = crate::time::SystemClock.now_unix();
+    let c = json!({ "jti": "t1", "htm": "GET", "htu": URI, "iat": now, "ath": ath(&a) });
+    let for_a = v
+        .verify(
+            &proof(&client_key, &c),
+            &ProofRequest::new("GET", URI).access_token(&a),
+        )
+        .expect("proof for a");
+    assert!(
+        auth.authenticate_presented(&a, Presentation::Dpop(&for_a))
+            .await
+            .is_ok()
+    );
+    let e = auth
+        .authenticate_presented(&b, Presentation::Dpop(&for_a))
+        .await
+        .map(|_| ())
+        .expect_err("another token");
+    assert_eq!(e.kind(), ErrorKind::InvalidDpopProof);
+    // A proof verified without a token vouches for none.
+    let c = json!({ "jti": "t2", "htm": "GET", "htu": URI, "iat": now });
+    let for_none = v
+        .verify(&proof(&client_key, &c), &ProofRequest::new("GET", URI))
+        .expect("proof");
+    assert!(
+        auth.try_authenticate_presented(&a, Presentation::Dpop(&for_none))
+            .is_some_and(|r| r.is_err())
+    );
 }
 
 #[test]
@@ -403,4 +476,56 @@ async fn the_token_must_be_bound_to_the_proofs_key_and_the_cache_keeps_it_so() {
             .await
             .is_err()
     );
+}
+
+#[test]
+fn server_nonces_are_stateless_shared_by_replicas_and_expire() {
+    let secret = [7u8; 32];
+    let clock = Arc::new(ManualClock::new(NOW));
+    let nonces = DpopNonces::new(&secret, Duration::from_secs(300)).expect("nonces");
+    let v = DpopVerifier::builder()
+        .clock(clock.clone())
+        .nonces(nonces.clone())
+        .build()
+        .expect("verifier");
+    let key = TestKey::generate(Algorithm::ES256, "k");
+    // Without a nonce: use_dpop_nonce, and the verifier says which one to use.
+    let e = v
+        .verify(&proof(&key, &claims("n0")), &request())
+        .expect_err("needs a nonce");
+    assert_eq!(e.kind(), ErrorKind::UseDpopNonce);
+    assert_eq!(e.kind().oauth_error_code(), Some("use_dpop_nonce"));
+    let nonce = v.current_nonce().expect("a nonce");
+    let mut c = claims("n1");
+    c["nonce"] = json!(nonce);
+    assert!(v.verify(&proof(&key, &c), &request()).is_ok());
+    // Another replica with the same secret accepts it; one with another secret does not.
+    let replica = DpopVerifier::builder()
+        .clock(clock.clone())
+        .nonces(DpopNonces::new(&secret, Duration::from_secs(300)).expect("nonces"))
+        .build()
+        .expect("verifier");
+    c["jti"] = json!("n2");
+    assert!(replica.verify(&proof(&key, &c), &request()).is_ok());
+    let stranger = DpopVerifier::builder()
+        .clock(clock.clone())
+        .nonces(DpopNonces::new(&[8u8; 32], Duration::from_secs(300)).expect("nonces"))
+        .build()
+        .expect("verifier");
+    c["jti"] = json!("n3");
+    assert_eq!(
+        stranger
+            .verify(&proof(&key, &c), &request())
+            .map(|_| ())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UseDpopNonce
+    );
+    // Good in its window and the next; not after.
+    assert!(nonces.is_valid(&nonce, NOW + 300));
+    assert!(!nonces.is_valid(&nonce, NOW + 600));
+    assert!(!nonces.is_valid("garbage", NOW));
+    assert!(!nonces.is_valid("", NOW));
+    assert!(DpopNonces::new(&[1u8; 16], Duration::from_secs(60)).is_err());
+    assert!(DpopNonces::new(&secret, Duration::ZERO).is_err());
 }

@@ -66,6 +66,9 @@ pub enum ErrorKind {
     /// A DPoP proof (RFC 9449) is missing a check: malformed, not signed by its `jwk`, for
     /// another method or URI, too old, replayed, or for another token. 401.
     InvalidDpopProof,
+    /// A DPoP proof without the server's current nonce, when the server requires one: retry
+    /// with the nonce of the `DPoP-Nonce` header. 401.
+    UseDpopNonce,
 }
 
 impl ErrorKind {
@@ -96,6 +99,7 @@ impl ErrorKind {
             Self::InvalidRequest => Some("invalid_request"),
             Self::InsufficientScope => Some("insufficient_scope"),
             Self::InvalidDpopProof => Some("invalid_dpop_proof"),
+            Self::UseDpopNonce => Some("use_dpop_nonce"),
             _ => Some("invalid_token"),
         }
     }
@@ -119,6 +123,7 @@ impl ErrorKind {
             Self::KeysUnavailable => "keys_unavailable",
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 

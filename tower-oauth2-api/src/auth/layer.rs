@@ -230,7 +230,8 @@ impl<P: Clone> AuthLayer<P> {
 
     /// Names `metadata`'s URL in every challenge (`WWW-Authenticate: Bearer ...,
     /// resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"`, RFC
-    /// 9728 section 5.1), as MCP clients expect, and makes the document's path public; serve
+    /// 9728 section 5.1), as MCP clients expect, and makes `GET` and `HEAD` of the document's
+    /// path public; serve
     /// the document with [`MetadataService`](crate::metadata::MetadataService). Keeps the
     /// profile, wrapped.
     pub fn resource_metadata(
@@ -240,7 +241,15 @@ impl<P: Clone> AuthLayer<P> {
     where
         P: RejectionProfile,
     {
-        let layer = self.public_paths([metadata.well_known_path()]);
+        // Public for GET and HEAD on exactly that path (what the document answers), beside any
+        // predicate already set.
+        let path = metadata.well_known_path();
+        let mut layer = self;
+        let before = layer.config_mut().public_when.take();
+        layer.config_mut().public_when = Some(Arc::new(move |method: &Method, uri: &Uri| {
+            ((method == Method::GET || method == Method::HEAD) && uri.path() == path)
+                || before.as_ref().is_some_and(|f| f(method, uri))
+        }));
         let profile = layer.config.profile.clone();
         layer.on_rejection(crate::metadata::WithResourceMetadata::new(
             profile, metadata,

@@ -107,3 +107,34 @@ async fn the_document_is_served_without_a_token_and_every_challenge_names_it() {
         }
     }
 }
+
+/// Only `GET` and `HEAD` of exactly the document's path are public: another method there, or
+/// another path under it, still needs a token (here a catch-all handler would answer them).
+#[tokio::test]
+async fn only_reading_the_document_is_public() {
+    let issuer = issuer("a");
+    let jwks = issuer.serve().await.unwrap();
+    let auth = authenticator(vec![provider("a", &issuer, &jwks.jwks_url())]);
+    let metadata = ProtectedResourceMetadata::builder("https://api.example.test")
+        .build()
+        .unwrap();
+    let app = serve(
+        Router::new()
+            .fallback(|| async { "reached" })
+            .layer(AuthLayer::new(auth).resource_metadata(&metadata)),
+    )
+    .await;
+    let c = client();
+    let path = "/.well-known/oauth-protected-resource";
+    assert_eq!(c.get(app.url(path)).send().await.unwrap().status(), 200);
+    assert_eq!(c.head(app.url(path)).send().await.unwrap().status(), 200);
+    assert_eq!(c.post(app.url(path)).send().await.unwrap().status(), 400);
+    assert_eq!(
+        c.get(app.url(&format!("{path}/x")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+}
