@@ -300,9 +300,8 @@ fn the_replay_cache_stays_bounded_and_fails_closed() {
     assert_eq!(v.inner.replay.lock().expect("lock").seen.len(), 1);
 }
 
-/// A proof vouches for the token its `ath` named, and no other (RFC 9449 section 4.3 step 12).
-#[tokio::test]
-async fn a_proof_is_good_only_for_its_own_token() {
+/// An issuer and an authenticator (verified-token cache on) for its tokens, audience `api`.
+fn issuer_and_authenticator() -> (TestIssuer, Authenticator) {
     let issuer = TestIssuer::new("https://dpop.test").with_key(Algorithm::ES256, "k1");
     let auth = Authenticator::builder()
         .provider(
@@ -315,6 +314,13 @@ async fn a_proof_is_good_only_for_its_own_token() {
         )
         .build()
         .expect("authenticator");
+    (issuer, auth)
+}
+
+/// A proof vouches for the token its `ath` named, and no other (RFC 9449 section 4.3 step 12).
+#[tokio::test]
+async fn a_proof_is_good_only_for_its_own_token() {
+    let (issuer, auth) = issuer_and_authenticator();
     let client_key = TestKey::generate(Algorithm::ES256, "client");
     let jkt = jwk_thumbprint(client_key.public_jwk_bare().as_object().expect("o")).expect("jkt");
     let token = |sub: &str| {
@@ -392,18 +398,7 @@ fn the_builder_refuses_hmac_and_empty_settings() {
 /// even from the verified-token cache after a DPoP presentation.
 #[tokio::test]
 async fn the_token_must_be_bound_to_the_proofs_key_and_the_cache_keeps_it_so() {
-    let issuer = TestIssuer::new("https://dpop.test").with_key(Algorithm::ES256, "k1");
-    let auth = Authenticator::builder()
-        .provider(
-            Provider::builder("p")
-                .issuer(issuer.issuer())
-                .audience("api")
-                .jwks(issuer.jwks())
-                .build()
-                .expect("provider"),
-        )
-        .build()
-        .expect("authenticator");
+    let (issuer, auth) = issuer_and_authenticator();
     let client_key = TestKey::generate(Algorithm::ES256, "client");
     let v = DpopVerifier::builder().build().expect("verifier");
     let now = crate::time::SystemClock.now_unix();
