@@ -109,6 +109,20 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// The status of `GET path` on `addr`, with `token` as a bearer token when given.
+async fn status_of(
+    c: &reqwest::Client,
+    addr: SocketAddr,
+    path: &str,
+    token: Option<String>,
+) -> u16 {
+    let mut req = c.get(format!("http://{addr}{path}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
 #[actix_web::test]
 async fn extractors_see_the_token_and_the_payload_is_left_to_json() {
     let s = setup().await;
@@ -279,16 +293,7 @@ async fn a_scope_or_resource_wrap_protects_only_what_it_wraps() {
             .route("/open", web::get().to(maybe))
     });
     let c = client();
-    let status = |path: &'static str, token: Option<String>| {
-        let c = c.clone();
-        async move {
-            let mut req = c.get(format!("http://{addr}{path}"));
-            if let Some(t) = token {
-                req = req.bearer_auth(t);
-            }
-            req.send().await.unwrap().status().as_u16()
-        }
-    };
+    let status = |path: &'static str, token: Option<String>| status_of(&c, addr, path, token);
     assert_eq!(status("/api/me", None).await, 400);
     assert_eq!(status("/one", None).await, 400);
     assert_eq!(status("/open", None).await, 200);
@@ -381,16 +386,7 @@ async fn rules_from_the_tower_layer_apply_unchanged() {
             ))
         });
     let c = client();
-    let get = |path: &'static str, token: Option<String>| {
-        let c = c.clone();
-        async move {
-            let mut req = c.get(format!("http://{addr}{path}"));
-            if let Some(t) = token {
-                req = req.bearer_auth(t);
-            }
-            req.send().await.unwrap().status().as_u16()
-        }
-    };
+    let get = |path: &'static str, token: Option<String>| status_of(&c, addr, path, token);
     assert_eq!(get("/health", None).await, 200);
     assert_eq!(get("/reports/q1", Some(token(&s.issuer, None))).await, 403);
     assert_eq!(
