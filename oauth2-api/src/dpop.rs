@@ -35,39 +35,112 @@ use crate::claims::{ClaimsView, Date};
 use crate::error::{AuthError, ErrorKind};
 use crate::jws::Signed;
 use crate::keys::jwk::prepare_jwk;
+use crate::mtls::ClientCertificate;
 use crate::time::{Clock, SystemClock};
 
 /// The longest proof accepted, in bytes (before decoding).
 const MAX_PROOF_BYTES: usize = 8 * 1024;
 
 /// How a token was presented, for
-/// [`Authenticator::authenticate_presented`](crate::Authenticator::authenticate_presented).
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub enum Presentation<'a> {
-    /// `Authorization: Bearer`: the token must not be bound to a key.
-    Bearer,
-    /// `Authorization: DPoP` with this verified proof: the token must be bound to its key.
-    Dpop(&'a VerifiedProof),
+/// [`Authenticator::authenticate_presented`](crate::Authenticator::authenticate_presented):
+/// as a bearer token or with a verified DPoP proof, over a connection with or without a
+/// client certificate.
+///
+/// A token bound to a key (`cnf`) is accepted only when every binding it names is met:
+/// `jkt` by a DPoP proof of that key, `x5t#S256` by that client certificate (RFC 8705); any
+/// other binding is refused. A DPoP presentation also needs a token bound to the proof's key.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Presentation<'a> {
+    proof: Option<&'a VerifiedProof>,
+    certificate: Option<&'a ClientCertificate>,
 }
 
-impl Presentation<'_> {
-    pub(crate) fn jkt(&self) -> Option<&str> {
-        match self {
-            Self::Bearer => None,
-            Self::Dpop(proof) => Some(proof.jkt()),
+impl<'a> Presentation<'a> {
+    /// `Authorization: Bearer`: no proof, so the token must not be bound to a DPoP key.
+    #[must_use]
+    pub fn bearer() -> Self {
+        Self::default()
+    }
+
+    /// `Authorization: DPoP` with this verified proof: the token must be bound to its key.
+    #[must_use]
+    pub fn dpop(proof: &'a VerifiedProof) -> Self {
+        Self {
+            proof: Some(proof),
+            certificate: None,
+        }
+    }
+
+    /// Over a TLS connection on which the client presented `certificate`: a token bound to
+    /// a certificate (`cnf["x5t#S256"]`) must be bound to this one.
+    #[must_use]
+    pub fn with_certificate(mut self, certificate: &'a ClientCertificate) -> Self {
+        self.certificate = Some(certificate);
+        self
+    }
+
+    /// The proof, when presented with DPoP.
+    #[must_use]
+    pub fn proof(&self) -> Option<&'a VerifiedProof> {
+        self.proof
+    }
+
+    /// The client certificate, when the connection had one.
+    #[must_use]
+    pub fn certificate(&self) -> Option<&'a ClientCertificate> {
+        self.certificate
+    }
+
+    pub(crate) fn binding(&self) -> Binding<'a> {
+        Binding {
+            jkt: self.proof.map(VerifiedProof::jkt),
+            x5t: self.certificate.map(ClientCertificate::thumbprint),
         }
     }
 
     /// A proof vouches only for the token whose hash its `ath` carried (RFC 9449 section 4.3,
     /// step 12): a proof verified for another token, or for none, is refused.
     pub(crate) fn check_token(&self, token: &str) -> Result<(), AuthError> {
-        match self {
-            Self::Bearer => Ok(()),
-            Self::Dpop(proof) if proof.token_hash == Some(sha256(token.as_bytes())) => Ok(()),
-            Self::Dpop(_) => Err(bad("it was not verified for this access token (`ath`)")),
+        match self.proof {
+            None => Ok(()),
+            Some(proof) if proof.token_hash == Some(sha256(token.as_bytes())) => Ok(()),
+            Some(_) => Err(bad("it was not verified for this access token (`ath`)")),
         }
     }
+}
+
+/// Whether a provider's tokens may, or must, come with a DPoP proof
+/// ([`ProviderBuilder::dpop`](crate::ProviderBuilder::dpop)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DpopMode {
+    /// Only bearer tokens: a token presented with a proof is refused.
+    Disabled,
+    /// Bearer tokens, and DPoP-bound tokens with their proof (the default).
+    #[default]
+    Allowed,
+    /// Only DPoP-bound tokens with their proof: a bearer presentation is refused.
+    Required,
+}
+
+impl DpopMode {
+    /// Refuses a presentation this mode does not accept.
+    pub(crate) fn check(self, presented: Binding<'_>) -> Result<(), AuthError> {
+        let message = match (self, presented.jkt) {
+            (Self::Required, None) => "this provider's tokens must be presented with a DPoP proof",
+            (Self::Disabled, Some(_)) => "this provider's tokens are not accepted with DPoP",
+            _ => return Ok(()),
+        };
+        Err(AuthError::new(ErrorKind::InvalidClaims, message))
+    }
+}
+
+/// What a presentation can satisfy of a token's `cnf`: the DPoP key's thumbprint and the
+/// client certificate's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Binding<'a> {
+    pub(crate) jkt: Option<&'a str>,
+    pub(crate) x5t: Option<&'a str>,
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {

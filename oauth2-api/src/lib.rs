@@ -62,6 +62,7 @@ mod json;
 mod jws;
 pub mod keys;
 pub mod metadata;
+pub mod mtls;
 mod observe;
 mod provider;
 #[cfg(feature = "test-util")]

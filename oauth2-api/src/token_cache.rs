@@ -55,6 +55,9 @@ pub(crate) struct Entry {
     /// The DPoP key the token is bound to (`cnf.jkt`), checked when it was verified; `None`
     /// for an unbound token (verified as a bearer token).
     pub(crate) jkt: Option<Arc<str>>,
+    /// The client certificate the token is bound to (`cnf["x5t#S256"]`), checked when it was
+    /// verified; `None` for a token not bound to a certificate.
+    pub(crate) x5t: Option<Arc<str>>,
     pub(crate) key_set: u64,
     /// `exp + leeway`: the entry is used only while `now` is before it.
     valid_until: i64,
@@ -70,6 +73,7 @@ impl Entry {
         json: Arc<[u8]>,
         tenant: Option<Arc<str>>,
         jkt: Option<Arc<str>>,
+        x5t: Option<Arc<str>>,
         provider: u32,
         key_set: u64,
         (exp, not_before): (i64, i64),
@@ -79,6 +83,7 @@ impl Entry {
             json,
             tenant,
             jkt,
+            x5t,
             key_set,
             valid_until: exp.saturating_add(leeway),
             valid_from: not_before.saturating_sub(leeway),
@@ -175,6 +180,7 @@ mod tests {
     fn entry(exp: i64, key_set: u64) -> Entry {
         Entry::new(
             Arc::from(&b"{}"[..]),
+            None,
             None,
             None,
             0,

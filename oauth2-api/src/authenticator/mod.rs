@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::authenticated::Authenticated;
-use crate::dpop::Presentation;
+use crate::dpop::{Binding, Presentation};
 use crate::error::{AuthError, ErrorKind};
 use crate::jws::Compact;
 use crate::provider::Provider;
@@ -166,7 +166,7 @@ impl Authenticator {
     /// # Errors
     /// An [`AuthError`] whose [`kind`](AuthError::kind) says why.
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
-        self.authenticate_presented(token, Presentation::Bearer)
+        self.authenticate_presented(token, Presentation::bearer())
             .await
     }
 
@@ -184,7 +184,7 @@ impl Authenticator {
         use tracing::Instrument as _;
         presentation.check_token(token)?;
         let span = validation_span();
-        self.authenticate_in_span(token, presentation.jkt(), &span)
+        self.authenticate_in_span(token, presentation.binding(), &span)
             .instrument(span.clone())
             .await
     }
@@ -192,11 +192,11 @@ impl Authenticator {
     async fn authenticate_in_span(
         &self,
         token: &str,
-        jkt: Option<&str>,
+        binding: Binding<'_>,
         span: &tracing::Span,
     ) -> Result<Authenticated, AuthError> {
         self.ensure_started();
-        let (mut compact, cache_key, waits) = match self.first_pass(token, jkt) {
+        let (mut compact, cache_key, waits) = match self.first_pass(token, binding) {
             Pass::Done(result) => return record(result, span),
             Pass::Wait {
                 compact,
@@ -229,7 +229,7 @@ impl Authenticator {
         // The same parsed token, once more, now failing with what is known.
         let now = self.inner.clock.now_unix();
         record(
-            self.finish(&mut compact, jkt, cache_key, now, Mode::Final(&failed))
+            self.finish(&mut compact, binding, cache_key, now, Mode::Final(&failed))
                 .unwrap_or_else(|_| {
                     Err(AuthError::new(
                         ErrorKind::KeysUnavailable,
@@ -247,7 +247,7 @@ impl Authenticator {
     /// in memory costs no allocation for a future.
     #[must_use]
     pub fn try_authenticate(&self, token: &str) -> Option<Result<Authenticated, AuthError>> {
-        self.try_authenticate_presented(token, Presentation::Bearer)
+        self.try_authenticate_presented(token, Presentation::bearer())
     }
 
     /// [`try_authenticate`](Self::try_authenticate) for a token presented as `presentation`
@@ -264,7 +264,7 @@ impl Authenticator {
         let span = validation_span();
         let _entered = span.enter();
         self.ensure_started();
-        match self.first_pass(token, presentation.jkt()) {
+        match self.first_pass(token, presentation.binding()) {
             Pass::Done(result) => Some(record(result, &span)),
             Pass::Wait { .. } => {
                 span.record("outcome", "needs_keys");
@@ -274,19 +274,25 @@ impl Authenticator {
     }
 
     /// The verified-token cache, then the parse, then the pipeline (may wait).
-    fn first_pass<'a>(&self, token: &'a str, jkt: Option<&str>) -> Pass<'a> {
+    fn first_pass<'a>(&self, token: &'a str, binding: Binding<'_>) -> Pass<'a> {
         let now = self.inner.clock.now_unix();
         let cache_key = match &self.inner.token_cache {
             Some(cache) if token.len() <= self.inner.max_token_bytes => {
                 let key = TokenCache::key(token);
                 // A hit is used only when the token is presented as it was when verified: a
                 // token bound to a DPoP key only with a proof of that key, an unbound one only
-                // as a bearer token.
+                // as a bearer token; one bound to a certificate only with that certificate.
                 let hit = cache
                     .get(&key, now, |i| {
                         self.inner.entries.get(i).and_then(|e| e.keys.current_id())
                     })
-                    .filter(|hit| hit.jkt.as_deref() == jkt);
+                    .filter(|hit| {
+                        hit.jkt.as_deref() == binding.jkt
+                            && hit
+                                .x5t
+                                .as_deref()
+                                .is_none_or(|x5t| binding.x5t == Some(x5t))
+                    });
                 if let Some(hit) = hit
                     && let Some(entry) = usize::try_from(hit.provider)
                         .ok()
@@ -305,7 +311,7 @@ impl Authenticator {
             Ok(c) => c,
             Err(e) => return Pass::Done(Err(e)),
         };
-        match self.finish(&mut compact, jkt, cache_key, now, Mode::MayWait) {
+        match self.finish(&mut compact, binding, cache_key, now, Mode::MayWait) {
             Ok(result) => Pass::Done(result),
             Err(waits) => Pass::Wait {
                 compact: Box::new(compact),
@@ -320,7 +326,7 @@ impl Authenticator {
     fn finish(
         &self,
         compact: &mut Compact<'_>,
-        jkt: Option<&str>,
+        binding: Binding<'_>,
         cache_key: Option<CacheKey>,
         now: i64,
         mode: Mode<'_>,
@@ -334,7 +340,7 @@ impl Authenticator {
                 templated: &inner.templated,
             },
             compact,
-            jkt,
+            binding,
             now,
             mode,
             caching,
@@ -349,7 +355,11 @@ impl Authenticator {
                     let entry = token_cache::Entry::new(
                         Arc::clone(v.authenticated.json()),
                         v.authenticated.tenant_arc().cloned(),
-                        jkt.map(Arc::from),
+                        binding.jkt.map(Arc::from),
+                        v.certificate_bound
+                            .then_some(binding.x5t)
+                            .flatten()
+                            .map(Arc::from),
                         provider,
                         v.key_set,
                         times,

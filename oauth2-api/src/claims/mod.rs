@@ -4,6 +4,7 @@ mod view;
 
 pub(crate) use view::{Audience, ClaimsView, Date};
 
+use crate::dpop::Binding;
 use crate::error::{AuthError, ErrorKind};
 
 /// A multi-tenant issuer: `prefix{tenantid}suffix`, where the tenant is the token's own `tid`.
@@ -169,47 +170,55 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// The token's binding against how it was presented (`dpop_jkt`: the thumbprint of a verified
-/// DPoP proof's key; `None`: a bearer presentation).
-///
-/// A token bound to a key (RFC 7800 `cnf`: DPoP's `jkt`, RFC 8705's certificate `x5t#S256`,
-/// or any other confirmation method) is only good with a proof of that key, which a bearer
-/// presentation does not carry: accepting it would make a stolen bound token as good as a
-/// bearer one (RFC 9449 for DPoP, RFC 8705 section 3 for certificates). Refused whatever the
-/// configuration, as Spring's resource server does. With a DPoP proof, the token must be bound
-/// to exactly the proof's key (and to nothing this crate cannot check).
+/// The token's bindings (`cnf`, RFC 7800) against how it was presented: every member of its
+/// `cnf` must be met, `jkt` by a DPoP proof of that key (RFC 9449), `x5t#S256` by that client
+/// certificate (RFC 8705); any other member, or a `cnf` that is not an object with members,
+/// is a binding this crate cannot check, so the token is refused. With a DPoP proof, the
+/// token must also be bound to the proof's key.
 pub(crate) fn check_binding(
     claims: &ClaimsView<'_>,
-    dpop_jkt: Option<&str>,
+    presented: Binding<'_>,
 ) -> Result<(), AuthError> {
-    if let Some(jkt) = dpop_jkt {
-        let only_jkt = claims
-            .cnf
-            .as_ref()
-            .is_some_and(|names| names.iter().all(|n| n == "jkt"));
-        return if only_jkt && claims.cnf_jkt.as_deref() == Some(jkt) {
-            Ok(())
-        } else {
-            Err(invalid(
-                ErrorKind::InvalidClaims,
-                "token is not bound to the DPoP proof's key (`cnf.jkt`)",
-            ))
-        };
+    let refuse = |message: &'static str| Err(invalid(ErrorKind::InvalidClaims, message));
+    if let Some(jkt) = presented.jkt
+        && claims.cnf_jkt.as_deref() != Some(jkt)
+    {
+        return refuse("token is not bound to the DPoP proof's key (`cnf.jkt`)");
     }
     let Some(names) = &claims.cnf else {
         return Ok(());
     };
-    let has = |n: &str| names.iter().any(|m| m == n);
-    Err(invalid(
-        ErrorKind::InvalidClaims,
-        if has("jkt") {
-            "token is bound to a DPoP key (`cnf.jkt`) and cannot be used as a bearer token"
-        } else if has("x5t#S256") {
-            "token is bound to a client certificate (`cnf.x5t#S256`) that this request does not present"
-        } else {
-            "token is bound to a key (`cnf`) and cannot be used as a bearer token"
-        },
-    ))
+    if names.is_empty() {
+        return refuse("token is bound to a key (`cnf`) and cannot be used as a bearer token");
+    }
+    for name in names {
+        match &**name {
+            "jkt" if presented.jkt.is_none() => {
+                return refuse(
+                    "token is bound to a DPoP key (`cnf.jkt`) and cannot be used as a bearer token",
+                );
+            }
+            "jkt" => {}
+            "x5t#S256" => {
+                let Some(x5t) = presented.x5t else {
+                    return refuse(
+                        "token is bound to a client certificate (`cnf.x5t#S256`) that this request does not present",
+                    );
+                };
+                if claims.cnf_x5t.as_deref() != Some(x5t) {
+                    return refuse(
+                        "token is bound to another client certificate than this request's (`cnf.x5t#S256`)",
+                    );
+                }
+            }
+            _ => {
+                return refuse(
+                    "token is bound to a key (`cnf`) and cannot be used as a bearer token",
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -309,7 +318,7 @@ mod tests {
             let bytes = t.to_string().into_bytes();
             let view = ClaimsView::read(&bytes, 16).expect("reads");
             check(&view, &rules(), NOW)
-                .and_then(|()| check_binding(&view, None))
+                .and_then(|()| check_binding(&view, Binding::default()))
                 .map_err(|e| (e.kind(), e.message().to_owned()))
         };
         let dpop = with(json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}));
@@ -329,6 +338,60 @@ mod tests {
             "a `cnf` that is not an object still binds"
         );
         assert_eq!(kind(ok), None, "no `cnf`: a bearer token");
+    }
+
+    #[test]
+    fn a_certificate_bound_token_needs_that_certificate_and_a_dpop_one_that_proof() {
+        const X5T: &str = "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2";
+        const JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+        let with = |cnf: Value, jkt: Option<&str>, x5t: Option<&str>| {
+            let t = json!({"iss":"https://a.example","aud":"api","exp":NOW+10,"cnf":cnf});
+            let bytes = t.to_string().into_bytes();
+            let view = ClaimsView::read(&bytes, 16).expect("reads");
+            check_binding(&view, Binding { jkt, x5t }).map_err(|e| e.message().to_owned())
+        };
+        let cert = json!({ "x5t#S256": X5T });
+        assert_eq!(with(cert.clone(), None, Some(X5T)), Ok(()));
+        assert!(with(cert.clone(), None, None).is_err());
+        assert!(
+            with(cert.clone(), None, Some(JKT)).is_err(),
+            "another certificate"
+        );
+        assert!(
+            with(cert.clone(), Some(JKT), Some(X5T)).is_err(),
+            "a proof, no jkt"
+        );
+        // Both bindings: both must be met.
+        let both = json!({ "x5t#S256": X5T, "jkt": JKT });
+        assert_eq!(with(both.clone(), Some(JKT), Some(X5T)), Ok(()));
+        assert!(with(both.clone(), Some(JKT), None).is_err());
+        assert!(with(both, None, Some(X5T)).is_err());
+        // A certificate on the connection changes nothing for an unbound token.
+        let t = json!({"iss":"https://a.example","aud":"api","exp":NOW+10}).to_string();
+        let view = ClaimsView::read(t.as_bytes(), 16).expect("reads");
+        assert!(
+            check_binding(
+                &view,
+                Binding {
+                    jkt: None,
+                    x5t: Some(X5T)
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            check_binding(
+                &view,
+                Binding {
+                    jkt: Some(JKT),
+                    x5t: None
+                }
+            )
+            .is_err()
+        );
+        // Bindings this crate cannot check, or an empty `cnf`, refuse the token.
+        assert!(with(json!({ "jwk": {}, "x5t#S256": X5T }), None, Some(X5T)).is_err());
+        assert!(with(json!({}), None, Some(X5T)).is_err());
     }
 
     #[test]

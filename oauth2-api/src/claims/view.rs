@@ -52,6 +52,9 @@ pub(crate) struct ClaimsView<'a> {
     pub(crate) cnf: Option<Vec<Cow<'a, str>>>,
     /// `cnf.jkt` (RFC 9449: the SHA-256 thumbprint of the DPoP key), when a string.
     pub(crate) cnf_jkt: Option<Cow<'a, str>>,
+    /// `cnf["x5t#S256"]` (RFC 8705: the SHA-256 thumbprint of the client certificate), when a
+    /// string.
+    pub(crate) cnf_x5t: Option<Cow<'a, str>>,
 }
 
 impl<'a> ClaimsView<'a> {
@@ -97,8 +100,12 @@ enum Kept<'a> {
     Text(Cow<'a, str>),
     Number(Date),
     List(Vec<Cow<'a, str>>),
-    /// An object's member names, and its `jkt` when a string.
-    Names(Vec<Cow<'a, str>>, Option<Cow<'a, str>>),
+    /// An object's member names, and its `jkt` and `x5t#S256` when strings.
+    Names(
+        Vec<Cow<'a, str>>,
+        Option<Cow<'a, str>>,
+        Option<Cow<'a, str>>,
+    ),
 }
 
 struct Top {
@@ -127,6 +134,7 @@ impl<'de> Visitor<'de> for Top {
             tid: None,
             cnf: None,
             cnf_jkt: None,
+            cnf_x5t: None,
         };
         while let Some(name) = map.next_key_seed(Name)? {
             let want = match &*name {
@@ -149,9 +157,10 @@ impl<'de> Visitor<'de> for Top {
                 ("aud", Kept::Text(s)) => view.aud = Audience::One(s),
                 ("aud", Kept::List(l)) => view.aud = Audience::Many(l),
                 ("aud", _) => view.aud = Audience::Other,
-                ("cnf", Kept::Names(names, jkt)) => {
+                ("cnf", Kept::Names(names, jkt, x5t)) => {
                     view.cnf = Some(names);
                     view.cnf_jkt = jkt;
+                    view.cnf_x5t = x5t;
                 }
                 ("cnf", _) => view.cnf = Some(Vec::new()),
                 _ => {}
@@ -300,13 +309,18 @@ impl<'de> Visitor<'de> for Member {
         let keep = self.want == Want::Names;
         let mut names = Vec::new();
         let mut jkt = None;
+        let mut x5t = None;
         while let Some(name) = map.next_key_seed(Name)? {
-            if keep && name == "jkt" {
+            if keep && (name == "jkt" || name == "x5t#S256") {
                 if let Kept::Text(t) = map.next_value_seed(Member {
                     want: Want::Text,
                     ..inner
                 })? {
-                    jkt = Some(t);
+                    if name == "jkt" {
+                        jkt = Some(t);
+                    } else {
+                        x5t = Some(t);
+                    }
                 }
             } else {
                 map.next_value_seed(inner)?;
@@ -317,7 +331,7 @@ impl<'de> Visitor<'de> for Member {
             return Err(de::Error::custom("duplicate member name"));
         }
         Ok(if keep {
-            Kept::Names(names, jkt)
+            Kept::Names(names, jkt, x5t)
         } else {
             Kept::Nothing
         })
@@ -348,7 +362,11 @@ mod tests {
         assert_eq!(v.cnf, None);
         let v = read(r#"{"cnf":{"jkt":"abc","x":{"y":1}}}"#).expect("reads");
         assert_eq!(v.cnf, Some(vec!["jkt".into(), "x".into()]));
+        assert_eq!(v.cnf_x5t, None);
         assert_eq!(v.cnf_jkt.as_deref(), Some("abc"));
+        let v = read(r#"{"cnf":{"x5t#S256":"h","jkt":1}}"#).expect("reads");
+        assert_eq!(v.cnf_x5t.as_deref(), Some("h"));
+        assert_eq!(v.cnf_jkt, None);
         let v = read(r#"{"cnf":"not an object"}"#).expect("reads");
         assert_eq!(v.cnf, Some(vec![]));
     }

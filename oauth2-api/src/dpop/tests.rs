@@ -302,6 +302,10 @@ fn the_replay_cache_stays_bounded_and_fails_closed() {
 
 /// An issuer and an authenticator (verified-token cache on) for its tokens, audience `api`.
 fn issuer_and_authenticator() -> (TestIssuer, Authenticator) {
+    issuer_and_authenticator_in(DpopMode::default())
+}
+
+fn issuer_and_authenticator_in(mode: DpopMode) -> (TestIssuer, Authenticator) {
     let issuer = TestIssuer::new("https://dpop.test").with_key(Algorithm::ES256, "k1");
     let auth = Authenticator::builder()
         .provider(
@@ -309,12 +313,110 @@ fn issuer_and_authenticator() -> (TestIssuer, Authenticator) {
                 .issuer(issuer.issuer())
                 .audience("api")
                 .jwks(issuer.jwks())
+                .dpop(mode)
                 .build()
                 .expect("provider"),
         )
         .build()
         .expect("authenticator");
     (issuer, auth)
+}
+
+/// A proof of `client_key` for `token`, verified now.
+fn live_proof(client_key: &TestKey, token: &str, jti: &str) -> VerifiedProof {
+    let now = crate::time::SystemClock.now_unix();
+    let c = json!({ "jti": jti, "htm": "GET", "htu": URI, "iat": now, "ath": ath(token) });
+    DpopVerifier::builder()
+        .build()
+        .expect("verifier")
+        .verify(
+            &proof(client_key, &c),
+            &ProofRequest::new("GET", URI).access_token(token),
+        )
+        .expect("proof")
+}
+
+/// Per provider: `Required` refuses bearer presentations even of unbound tokens, `Disabled`
+/// refuses DPoP presentations even of tokens bound to the proof's key.
+#[tokio::test]
+async fn a_providers_mode_decides_which_presentations_it_accepts() {
+    let client_key = TestKey::generate(Algorithm::ES256, "client");
+    let jkt = jwk_thumbprint(client_key.public_jwk_bare().as_object().expect("o")).expect("jkt");
+    for (mode, bearer_ok, dpop_ok) in [
+        (DpopMode::Allowed, true, true),
+        (DpopMode::Required, false, true),
+        (DpopMode::Disabled, true, false),
+    ] {
+        let (issuer, auth) = issuer_and_authenticator_in(mode);
+        let unbound = issuer.token().audience("api").build();
+        let bound = issuer
+            .token()
+            .audience("api")
+            .claim("cnf", json!({ "jkt": jkt }))
+            .build();
+        for _ in 0..2 {
+            // The second time from the cache (when the first was accepted).
+            assert_eq!(
+                auth.authenticate(&unbound).await.is_ok(),
+                bearer_ok,
+                "{mode:?}"
+            );
+            let p = live_proof(
+                &client_key,
+                &bound,
+                &format!("{mode:?}-{}", auth.cached_tokens()),
+            );
+            let r = auth
+                .authenticate_presented(&bound, Presentation::dpop(&p))
+                .await;
+            assert_eq!(r.is_ok(), dpop_ok, "{mode:?}: {r:?}");
+        }
+    }
+}
+
+/// RFC 8705: a token bound to a certificate is accepted only with that certificate on the
+/// connection, also from the verified-token cache; an unbound token ignores the certificate.
+#[tokio::test]
+async fn a_certificate_bound_token_needs_its_certificate_also_from_the_cache() {
+    use crate::mtls::ClientCertificate;
+    let (issuer, auth) = issuer_and_authenticator();
+    let cert = ClientCertificate::from_der(b"client certificate");
+    let other = ClientCertificate::from_der(b"another certificate");
+    let bound = issuer
+        .token()
+        .audience("api")
+        .claim("cnf", json!({ "x5t#S256": cert.thumbprint() }))
+        .build();
+    for round in 0..2 {
+        let with = |c| Presentation::bearer().with_certificate(c);
+        assert!(
+            auth.authenticate_presented(&bound, with(&cert))
+                .await
+                .is_ok(),
+            "{round}"
+        );
+        assert_eq!(
+            auth.authenticate_presented(&bound, with(&other))
+                .await
+                .map(|_| ())
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidClaims,
+            "another certificate, round {round}"
+        );
+        assert!(auth.authenticate(&bound).await.is_err(), "no certificate");
+        assert!(
+            auth.try_authenticate_presented(&bound, with(&other))
+                .is_some_and(|r| r.is_err())
+        );
+    }
+    assert_eq!(auth.cached_tokens(), 1);
+    let unbound = issuer.token().audience("api").build();
+    assert!(
+        auth.authenticate_presented(&unbound, Presentation::bearer().with_certificate(&other))
+            .await
+            .is_ok()
+    );
 }
 
 /// A proof vouches for the token its `ath` named, and no other (RFC 9449 section 4.3 step 12).
@@ -342,12 +444,12 @@ async fn a_proof_is_good_only_for_its_own_token() {
         )
         .expect("proof for a");
     assert!(
-        auth.authenticate_presented(&a, Presentation::Dpop(&for_a))
+        auth.authenticate_presented(&a, Presentation::dpop(&for_a))
             .await
             .is_ok()
     );
     let e = auth
-        .authenticate_presented(&b, Presentation::Dpop(&for_a))
+        .authenticate_presented(&b, Presentation::dpop(&for_a))
         .await
         .map(|_| ())
         .expect_err("another token");
@@ -358,7 +460,7 @@ async fn a_proof_is_good_only_for_its_own_token() {
         .verify(&proof(&client_key, &c), &ProofRequest::new("GET", URI))
         .expect("proof");
     assert!(
-        auth.try_authenticate_presented(&a, Presentation::Dpop(&for_none))
+        auth.try_authenticate_presented(&a, Presentation::dpop(&for_none))
             .is_some_and(|r| r.is_err())
     );
 }
@@ -420,7 +522,7 @@ async fn the_token_must_be_bound_to_the_proofs_key_and_the_cache_keeps_it_so() {
     for _ in 0..2 {
         // The second time from the cache.
         assert!(
-            auth.authenticate_presented(&bound, Presentation::Dpop(&p))
+            auth.authenticate_presented(&bound, Presentation::dpop(&p))
                 .await
                 .is_ok()
         );
@@ -440,7 +542,7 @@ async fn the_token_must_be_bound_to_the_proofs_key_and_the_cache_keeps_it_so() {
     let p = verified_proof(&unbound, "2");
     assert!(auth.authenticate(&unbound).await.is_ok());
     assert!(
-        auth.authenticate_presented(&unbound, Presentation::Dpop(&p))
+        auth.authenticate_presented(&unbound, Presentation::dpop(&p))
             .await
             .is_err(),
         "from the cache too"
@@ -455,7 +557,7 @@ async fn the_token_must_be_bound_to_the_proofs_key_and_the_cache_keeps_it_so() {
         .build();
     let p = verified_proof(&elsewhere, "3");
     assert!(
-        auth.authenticate_presented(&elsewhere, Presentation::Dpop(&p))
+        auth.authenticate_presented(&elsewhere, Presentation::dpop(&p))
             .await
             .is_err()
     );
@@ -467,7 +569,7 @@ async fn the_token_must_be_bound_to_the_proofs_key_and_the_cache_keeps_it_so() {
         .build();
     let p = verified_proof(&both, "4");
     assert!(
-        auth.authenticate_presented(&both, Presentation::Dpop(&p))
+        auth.authenticate_presented(&both, Presentation::dpop(&p))
             .await
             .is_err()
     );

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::algorithm::Algorithm;
 use crate::claims::{ClaimRules, TENANT_PLACEHOLDER, TenantIssuer};
+use crate::dpop::DpopMode;
 use crate::error::{ConfigError, ConfigField};
 use crate::keys::jwk::{parse_json, parse_pem};
 use crate::keys::{KeySet, KeySource, KeySpec, PreparedKey};
@@ -30,6 +31,7 @@ pub struct ProviderBuilder {
     allow_http: bool,
     extra_roots: Vec<String>,
     rfc9068: bool,
+    dpop: DpopMode,
 }
 
 impl ProviderBuilder {
@@ -50,6 +52,7 @@ impl ProviderBuilder {
             allow_http: false,
             extra_roots: Vec::new(),
             rfc9068: false,
+            dpop: DpopMode::Allowed,
         }
     }
 
@@ -198,6 +201,14 @@ impl ProviderBuilder {
     /// the same issuer is then refused even when its audience matches.
     pub fn require_access_token_profile(mut self) -> Self {
         self.rfc9068 = true;
+        self
+    }
+
+    /// Whether this provider's tokens may, or must, be presented with a DPoP proof (RFC
+    /// 9449): [`DpopMode::Allowed`] by default. Whatever the mode, a token bound to a DPoP
+    /// key (`cnf.jkt`) is never accepted as a bearer token.
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop = mode;
         self
     }
 
@@ -389,6 +400,7 @@ impl ProviderBuilder {
             },
             algorithms,
             keys,
+            dpop: self.dpop,
             key_refresh: self.key_refresh,
             max_staleness: self.max_staleness,
             allow_http: self.allow_http,

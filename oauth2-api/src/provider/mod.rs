@@ -35,6 +35,7 @@ pub struct Provider {
     pub(crate) rules: ClaimRules,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) keys: KeysConfig,
+    pub(crate) dpop: crate::dpop::DpopMode,
     pub(crate) key_refresh: Option<Duration>,
     pub(crate) max_staleness: Option<Duration>,
     pub(crate) allow_http: bool,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::authenticated::Authenticated;
 use crate::claims::{self, ClaimsView, Date};
+use crate::dpop::Binding;
 use crate::error::{AuthError, ErrorKind};
 use crate::jws::Compact;
 use crate::keys::{KeySourceError, KeyStore, NoKey};
@@ -59,6 +60,9 @@ pub(super) struct Verified {
     /// `exp`, and the earliest time the token is valid as a fresh check sees it (`nbf` and
     /// `iat`, when checked), when asked for and the token has an `exp`.
     pub(super) cache_times: Option<(i64, i64)>,
+    /// Whether the token is bound to a client certificate (`cnf["x5t#S256"]`), checked
+    /// against the presented one: the cache then answers it only with that certificate.
+    pub(super) certificate_bound: bool,
 }
 
 /// The pipeline's answer.
@@ -91,7 +95,7 @@ pub(super) struct Providers<'a> {
 pub(super) fn verify(
     providers: Providers<'_>,
     compact: &mut Compact<'_>,
-    dpop_jkt: Option<&str>,
+    binding: Binding<'_>,
     now: i64,
     mode: Mode<'_>,
     cache_times: bool,
@@ -141,13 +145,13 @@ pub(super) fn verify(
         let Some(entry) = entries.get(i) else {
             continue;
         };
-        match check(i, entry, compact, &claims, dpop_jkt, now, mode) {
+        match check(i, entry, compact, &claims, binding, now, mode) {
             Ok(key_set) => {
                 let times = cache_times
                     .then(|| times_for_cache(&claims, &entry.provider))
                     .flatten();
                 let tenant = tenant_of(entry).map(Arc::<str>::from);
-                verified = Some((i, entry, key_set, times, tenant));
+                verified = Some((i, entry, key_set, times, tenant, claims.cnf_x5t.is_some()));
                 break;
             }
             Err(Outcome::Wait(w)) => waits.push((i, w)),
@@ -169,7 +173,7 @@ pub(super) fn verify(
             }
         }
     }
-    if let Some((provider, entry, key_set, cache_times, tenant)) = verified {
+    if let Some((provider, entry, key_set, cache_times, tenant, certificate_bound)) = verified {
         let json: Arc<[u8]> = Arc::from(std::mem::take(&mut compact.payload));
         return Verdict::Verified(Box::new(Verified {
             authenticated: Authenticated::from_json(Arc::clone(&entry.provider.name), json)
@@ -177,6 +181,7 @@ pub(super) fn verify(
             provider,
             key_set,
             cache_times,
+            certificate_bound,
         }));
     }
     if waits.is_empty() {
@@ -207,7 +212,7 @@ fn check(
     entry: &Entry,
     compact: &Compact<'_>,
     claims: &ClaimsView<'_>,
-    dpop_jkt: Option<&str>,
+    binding: Binding<'_>,
     now: i64,
     mode: Mode<'_>,
 ) -> Result<u64, Outcome> {
@@ -254,7 +259,8 @@ fn check(
     // `iss` was matched to pick this provider; `claims::check` compares it again (defence in
     // depth: the two cannot drift apart silently).
     claims::check(claims, &entry.provider.rules, now).map_err(Outcome::Fail)?;
-    claims::check_binding(claims, dpop_jkt).map_err(Outcome::Fail)?;
+    claims::check_binding(claims, binding).map_err(Outcome::Fail)?;
+    entry.provider.dpop.check(binding).map_err(Outcome::Fail)?;
     if entry.provider.rules.rfc9068 {
         claims::check_rfc9068(compact.header.typ.as_deref(), claims).map_err(Outcome::Fail)?;
     }
