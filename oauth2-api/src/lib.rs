@@ -58,6 +58,8 @@ mod claims;
 pub mod dpop;
 mod error;
 pub mod guide;
+#[cfg(feature = "remote")]
+pub mod introspection;
 mod json;
 mod jws;
 pub mod keys;

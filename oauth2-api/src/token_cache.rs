@@ -72,8 +72,7 @@ impl Entry {
     pub(crate) fn new(
         json: Arc<[u8]>,
         tenant: Option<Arc<str>>,
-        jkt: Option<Arc<str>>,
-        x5t: Option<Arc<str>>,
+        (jkt, x5t): (Option<Arc<str>>, Option<Arc<str>>),
         provider: u32,
         key_set: u64,
         (exp, not_before): (i64, i64),
@@ -181,8 +180,7 @@ mod tests {
         Entry::new(
             Arc::from(&b"{}"[..]),
             None,
-            None,
-            None,
+            (None, None),
             0,
             key_set,
             (exp, i64::MIN),

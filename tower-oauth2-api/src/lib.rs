@@ -64,6 +64,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
+pub mod dpop;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod guide;

@@ -355,11 +355,13 @@ impl Authenticator {
                     let entry = token_cache::Entry::new(
                         Arc::clone(v.authenticated.json()),
                         v.authenticated.tenant_arc().cloned(),
-                        binding.jkt.map(Arc::from),
-                        v.certificate_bound
-                            .then_some(binding.x5t)
-                            .flatten()
-                            .map(Arc::from),
+                        (
+                            binding.jkt.map(Arc::from),
+                            v.certificate_bound
+                                .then_some(binding.x5t)
+                                .flatten()
+                                .map(Arc::from),
+                        ),
                         provider,
                         v.key_set,
                         times,

@@ -303,6 +303,63 @@ impl TestKey {
     }
 }
 
+impl TestKey {
+    /// The RFC 7638 thumbprint of this key's public JWK: what a token bound to it carries in
+    /// `cnf.jkt`.
+    ///
+    /// # Panics
+    /// Never for a generated key.
+    #[must_use]
+    #[allow(clippy::expect_used)]
+    pub fn thumbprint(&self) -> String {
+        crate::dpop::jwk_thumbprint(self.public_jwk_bare().as_object().expect("an object"))
+            .expect("a thumbprint")
+    }
+
+    /// A DPoP proof (RFC 9449) signed with this key (its `alg`), for `method` and `url`, with
+    /// `ath` for `access_token` when given, issued now, with a fresh `jti`; `extra` claims
+    /// (e.g. `nonce`) are added or replace these.
+    #[must_use]
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+        extra: &serde_json::Value,
+    ) -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let now = crate::time::Clock::now_unix(&crate::time::SystemClock);
+        let jti = format!(
+            "{now}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut claims = serde_json::json!({ "jti": jti, "htm": method, "htu": url, "iat": now });
+        if let Some(token) = access_token {
+            let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+            claims["ath"] = serde_json::Value::from(crate::base64url::encode(hash.as_ref()));
+        }
+        if let (Some(c), Some(e)) = (claims.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                c.insert(k.clone(), v.clone());
+            }
+        }
+        let header = serde_json::json!({
+            "typ": "dpop+jwt",
+            "alg": self.alg().name(),
+            "jwk": self.public_jwk_bare(),
+        });
+        let input = format!(
+            "{}.{}",
+            crate::base64url::encode(header.to_string().as_bytes()),
+            crate::base64url::encode(claims.to_string().as_bytes())
+        );
+        let signature = self.sign(self.alg(), input.as_bytes());
+        format!("{input}.{}", crate::base64url::encode(&signature))
+    }
+}
+
 pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");

@@ -14,10 +14,13 @@ use tower_service::Service;
 
 use crate::auth::body::ResponseBody;
 use crate::auth::layer::Config;
+use crate::auth::service::{Waiting, presentation};
 use crate::reject::profile::RejectionProfile;
 use crate::require::Requirement;
+use oauth2_api::dpop::VerifiedProof;
 
-type Authenticating = Pin<Box<dyn Future<Output = Result<Authenticated, AuthError>> + Send>>;
+type Authenticating =
+    Pin<Box<dyn Future<Output = Result<(Authenticated, Option<VerifiedProof>), AuthError>> + Send>>;
 
 pin_project! {
     /// The response future of [`AuthService`](crate::AuthService).
@@ -117,16 +120,29 @@ where
 
     pub(crate) fn waiting(
         config: Arc<Config<P>>,
-        token: String,
-        requirement: Option<Arc<Requirement>>,
+        waiting: Waiting,
         request: Request<ReqBody>,
         service: S,
         span: tracing::Span,
     ) -> Self {
         use tracing::Instrument as _;
         let authenticator = config.authenticator.clone();
-        let authenticating: Authenticating =
-            Box::pin(async move { authenticator.authenticate(&token).await }.instrument(span));
+        let Waiting {
+            token,
+            proof,
+            certificate,
+            requirement,
+        } = waiting;
+        let authenticating: Authenticating = Box::pin(
+            async move {
+                let presented = presentation(proof.as_ref(), certificate.as_ref());
+                let authenticated = authenticator
+                    .authenticate_presented(&token, presented)
+                    .await?;
+                Ok((authenticated, proof))
+            }
+            .instrument(span),
+        );
         Self {
             state: State::Waiting {
                 authenticating,
@@ -164,16 +180,19 @@ where
                             crate::reject::polled_after_completion().map(ResponseBody::rejection)
                         ));
                     };
-                    let result = result.and_then(|authenticated| match requirement {
+                    let result = result.and_then(|(authenticated, proof)| match requirement {
                         Some(r) => r
                             .verify(&authenticated)
-                            .map(|()| authenticated)
+                            .map(|()| (authenticated, proof))
                             .map_err(AuthError::from),
-                        None => Ok(authenticated),
+                        None => Ok((authenticated, proof)),
                     });
                     let decided = match result {
-                        Ok(authenticated) => {
+                        Ok((authenticated, proof)) => {
                             req.extensions_mut().insert(authenticated);
+                            if let Some(proof) = proof {
+                                req.extensions_mut().insert(proof);
+                            }
                             Decided::Inner {
                                 future: service.call(req),
                             }
@@ -181,6 +200,7 @@ where
                         Err(error) => Decided::rejected(crate::reject::reject(
                             &config.profile,
                             config.websocket,
+                            config.dpop.as_deref(),
                             req,
                             error,
                         )),

@@ -10,6 +10,7 @@ use oauth2_api::{AuthError, Authenticator};
 use tower_layer::Layer;
 
 use crate::auth::service::AuthService;
+use crate::dpop::DpopSettings;
 use crate::reject::profile::{JsonMessage, RejectionProfile};
 use crate::rules::Rules;
 use crate::token::source::TokenSource;
@@ -64,6 +65,7 @@ pub(crate) struct Config<P> {
     pub(crate) optional: bool,
     pub(crate) sources: Vec<TokenSource>,
     pub(crate) websocket: WebSocketRejection,
+    pub(crate) dpop: Option<Arc<DpopSettings>>,
     pub(crate) profile: P,
 }
 
@@ -78,6 +80,7 @@ impl<P: fmt::Debug> fmt::Debug for Config<P> {
             .field("optional", &self.optional)
             .field("sources", &self.sources)
             .field("websocket", &self.websocket)
+            .field("dpop", &self.dpop)
             .field("profile", &self.profile)
             .finish_non_exhaustive()
     }
@@ -117,6 +120,7 @@ impl AuthLayer<JsonMessage> {
                 optional: false,
                 sources: vec![TokenSource::AuthorizationHeader],
                 websocket: WebSocketRejection::default(),
+                dpop: None,
                 profile: JsonMessage,
             }),
         }
@@ -203,6 +207,31 @@ impl<P: Clone> AuthLayer<P> {
         self
     }
 
+    /// Accepts DPoP-bound tokens (RFC 9449): `Authorization: DPoP <token>` with one `DPoP`
+    /// proof header, checked as [`DpopSettings`] says, then the token, which must be bound to
+    /// the proof's key (a provider may also require or refuse DPoP:
+    /// [`ProviderBuilder::dpop`](oauth2_api::ProviderBuilder::dpop)). The
+    /// [`VerifiedProof`](oauth2_api::dpop::VerifiedProof) goes into the request's extensions;
+    /// challenges offer `DPoP` beside `Bearer`. Bearer tokens are still accepted (unless bound
+    /// to a key: never).
+    ///
+    /// ```
+    /// use oauth2_api::dpop::DpopVerifier;
+    /// use tower_oauth2_api::{AuthLayer, dpop::DpopSettings};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let auth = tower_oauth2_api::Authenticator::builder()
+    /// #     .provider(tower_oauth2_api::Provider::builder("p").issuer("https://i.example")
+    /// #         .audience("api").shared_secret(vec![7u8; 32]).build()?)
+    /// #     .build()?;
+    /// let verifier = DpopVerifier::builder().build()?;
+    /// let layer = AuthLayer::new(auth).dpop(DpopSettings::new(verifier, "https://api.example.com")?);
+    /// # let _ = layer; Ok(()) }
+    /// ```
+    pub fn dpop(mut self, settings: DpopSettings) -> Self {
+        self.config_mut().dpop = Some(Arc::new(settings));
+        self
+    }
+
     /// How a refused WebSocket upgrade is answered (default: close with 1008).
     pub fn websocket_rejection(mut self, mode: WebSocketRejection) -> Self {
         self.config_mut().websocket = mode;
@@ -223,6 +252,7 @@ impl<P: Clone> AuthLayer<P> {
                 optional: c.optional,
                 sources: c.sources,
                 websocket: c.websocket,
+                dpop: c.dpop,
                 profile,
             }),
         }

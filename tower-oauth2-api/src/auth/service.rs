@@ -12,10 +12,13 @@ use tower_service::Service;
 use crate::auth::body::ResponseBody;
 use crate::auth::future::ResponseFuture;
 use crate::auth::layer::Config;
+use crate::dpop::DpopSettings;
 use crate::reject::profile::RejectionProfile;
 use crate::reject::{Answering, reject};
 use crate::rules::{Access, Rule};
 use crate::token::source;
+use oauth2_api::dpop::{Presentation, VerifiedProof};
+use oauth2_api::mtls::ClientCertificate;
 
 /// The middleware made by [`AuthLayer`](crate::AuthLayer).
 ///
@@ -33,7 +36,11 @@ pub struct AuthService<S, P> {
 
 impl<S, P: RejectionProfile> AuthService<S, P> {
     pub(crate) fn new(inner: S, config: Arc<Config<P>>) -> Self {
-        let answering = Answering::new(config.profile.clone(), config.websocket);
+        let answering = Answering::new(
+            config.profile.clone(),
+            config.websocket,
+            config.dpop.clone(),
+        );
         Self {
             inner,
             config,
@@ -72,6 +79,13 @@ where
         // Everything behind the layer answers failures the way the layer does.
         req.extensions_mut().insert(self.answering.clone());
         let mut requirement = None;
+        // A DPoP request's proof names the path the client sent: kept before any rewrite.
+        let dpop_path = match &config.dpop {
+            Some(_) if crate::dpop::dpop_token(req.headers()).is_some() => {
+                Some(req.uri().path().to_owned())
+            }
+            _ => None,
+        };
         // A rule that names this request needs a token even in optional mode.
         let mut rule_needs_token = false;
         if let Some(rules) = &config.rules {
@@ -79,6 +93,7 @@ where
                 return ResponseFuture::rejected(reject(
                     &config.profile,
                     config.websocket,
+                    config.dpop.as_deref(),
                     req,
                     error,
                 ));
@@ -96,8 +111,12 @@ where
         if config.is_public(req.method(), req.uri()) {
             return ResponseFuture::inner(self.inner.call(req));
         }
-        let (token, token_source) = match source::extract(&config.sources, req.headers(), req.uri())
-        {
+        let found = match (&config.dpop, &dpop_path) {
+            (Some(dpop), Some(path)) => presented_with_dpop(dpop, &req, path),
+            _ => source::extract(&config.sources, req.headers(), req.uri())
+                .map(|(token, source)| (token, source, None)),
+        };
+        let (token, token_source, proof) = match found {
             Ok(found) => found,
             Err(e)
                 if config.optional && !rule_needs_token && e.kind() == ErrorKind::MissingToken =>
@@ -108,16 +127,21 @@ where
                 return ResponseFuture::rejected(reject(
                     &config.profile,
                     config.websocket,
+                    config.dpop.as_deref(),
                     req,
                     error,
                 ));
             }
         };
+        let certificate = req.extensions().get::<ClientCertificate>().cloned();
         // The request's span (debug level): where its token came from; the core's
         // `oauth2_api.validate` span, with the provider and the outcome, is its child.
         let span = tracing::debug_span!("tower_oauth2_api.authenticate", token_source);
         let entered = span.enter();
-        let attempt = config.authenticator.try_authenticate(&token);
+        let presentation = presentation(proof.as_ref(), certificate.as_ref());
+        let attempt = config
+            .authenticator
+            .try_authenticate_presented(&token, presentation);
         drop(entered);
         match attempt {
             Some(Ok(authenticated)) => {
@@ -125,26 +149,82 @@ where
                     return ResponseFuture::rejected(reject(
                         &config.profile,
                         config.websocket,
+                        config.dpop.as_deref(),
                         req,
                         AuthError::from(denied),
                     ));
                 }
                 req.extensions_mut().insert(authenticated);
+                if let Some(proof) = proof {
+                    req.extensions_mut().insert(proof);
+                }
                 ResponseFuture::inner(self.inner.call(req))
             }
-            Some(Err(error)) => {
-                ResponseFuture::rejected(reject(&config.profile, config.websocket, req, error))
-            }
+            Some(Err(error)) => ResponseFuture::rejected(reject(
+                &config.profile,
+                config.websocket,
+                config.dpop.as_deref(),
+                req,
+                error,
+            )),
             None => {
                 // Keys are loading or an unknown kid needs a refresh: take the ready inner
                 // service into the future (tower's "be careful when cloning" rule).
                 let token = token.into_owned();
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::waiting(Arc::clone(config), token, requirement, req, inner, span)
+                ResponseFuture::waiting(
+                    Arc::clone(config),
+                    Waiting {
+                        token,
+                        proof,
+                        certificate,
+                        requirement,
+                    },
+                    req,
+                    inner,
+                    span,
+                )
             }
         }
     }
+}
+
+/// How a token was presented: with a proof or as a bearer token, with the connection's
+/// client certificate when there is one.
+pub(crate) fn presentation<'a>(
+    proof: Option<&'a VerifiedProof>,
+    certificate: Option<&'a ClientCertificate>,
+) -> Presentation<'a> {
+    let p = proof.map_or_else(Presentation::bearer, Presentation::dpop);
+    match certificate {
+        Some(c) => p.with_certificate(c),
+        None => p,
+    }
+}
+
+/// The token and verified proof of an `Authorization: DPoP` request (`path`: as received).
+fn presented_with_dpop<'r, B>(
+    dpop: &DpopSettings,
+    req: &'r Request<B>,
+    path: &str,
+) -> Result<(Cow<'r, str>, &'static str, Option<VerifiedProof>), AuthError> {
+    let token = crate::dpop::dpop_token(req.headers()).unwrap_or_else(|| {
+        Err(AuthError::new(
+            ErrorKind::InvalidRequest,
+            "no DPoP authorization header",
+        ))
+    })?;
+    let proof = dpop.verify(req.method(), req.uri(), path, req.headers(), token)?;
+    Ok((Cow::Borrowed(token), "dpop", Some(proof)))
+}
+
+/// What a request waiting for keys carries into its future.
+pub(crate) struct Waiting {
+    pub(crate) token: String,
+    pub(crate) proof: Option<VerifiedProof>,
+    pub(crate) certificate: Option<ClientCertificate>,
+    pub(crate) requirement: Option<Arc<crate::require::Requirement>>,
 }
 
 /// Puts the request's method and path in canonical form, or says why the path has none.

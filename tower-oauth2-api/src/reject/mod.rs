@@ -18,6 +18,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 use oauth2_api::AuthError;
 
+use crate::dpop::DpopSettings;
 use crate::websocket::WebSocketRejection;
 
 /// A rejection profile as a function.
@@ -30,6 +31,7 @@ type ProfileFn = dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync;
 pub(crate) struct Answering {
     profile: Arc<ProfileFn>,
     websocket: WebSocketRejection,
+    dpop: Option<Arc<DpopSettings>>,
 }
 
 impl fmt::Debug for Answering {
@@ -41,23 +43,39 @@ impl fmt::Debug for Answering {
 }
 
 impl Answering {
-    pub(crate) fn new<P: RejectionProfile>(profile: P, websocket: WebSocketRejection) -> Self {
+    pub(crate) fn new<P: RejectionProfile>(
+        profile: P,
+        websocket: WebSocketRejection,
+        dpop: Option<Arc<DpopSettings>>,
+    ) -> Self {
         Self {
             profile: Arc::new(move |e: &AuthError| profile.reject(e)),
             websocket,
+            dpop,
         }
     }
 
     /// The answer the layer would give to `error` (`grpc`: for a gRPC request).
     #[cfg(feature = "axum")]
     pub(crate) fn respond(&self, grpc: bool, error: AuthError) -> Response<Bytes> {
-        respond(&*self.profile, grpc, error)
+        let kind = error.kind();
+        let mut response = respond(&*self.profile, grpc, error);
+        if let (Some(dpop), false) = (&self.dpop, grpc) {
+            dpop.challenge(&mut response, false, kind);
+        }
+        response
     }
 
     /// The layer's answer to `req`, as [`reject`] gives it.
     pub(crate) fn reject<B>(&self, req: Request<B>, error: AuthError) -> Response<Full<Bytes>> {
         let profile = Arc::clone(&self.profile);
-        reject(&move |e: &AuthError| profile(e), self.websocket, req, error)
+        reject(
+            &move |e: &AuthError| profile(e),
+            self.websocket,
+            self.dpop.as_deref(),
+            req,
+            error,
+        )
     }
 }
 
@@ -83,6 +101,7 @@ pub(crate) fn respond(
 pub(crate) fn reject<B, P: RejectionProfile>(
     profile: &P,
     websocket: WebSocketRejection,
+    dpop: Option<&DpopSettings>,
     req: Request<B>,
     error: AuthError,
 ) -> Response<Full<Bytes>> {
@@ -94,7 +113,13 @@ pub(crate) fn reject<B, P: RejectionProfile>(
     #[cfg(not(feature = "websocket"))]
     let _ = websocket;
     let grpc = profile::is_grpc(req.headers());
-    respond(&|e: &AuthError| profile.reject(e), grpc, error).map(Full::new)
+    let kind = error.kind();
+    let mut response = respond(&|e: &AuthError| profile.reject(e), grpc, error);
+    if let (Some(dpop), false) = (dpop, grpc) {
+        let dpop_request = crate::dpop::dpop_token(req.headers()).is_some();
+        dpop.challenge(&mut response, dpop_request, kind);
+    }
+    response.map(Full::new)
 }
 
 /// The answer of a response future polled again after it completed: a 500, never a 200.

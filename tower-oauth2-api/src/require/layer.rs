@@ -215,7 +215,7 @@ where
                 let layer = req.extensions().get::<Answering>().cloned();
                 let response = match layer {
                     Some(layer) if follows_layer => layer.reject(req, error),
-                    _ => reject(&self.profile, self.websocket, req, error),
+                    _ => reject(&self.profile, self.websocket, None, req, error),
                 };
                 RequireFuture {
                     decided: Decided::rejected(response),

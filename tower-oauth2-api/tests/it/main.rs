@@ -5,6 +5,7 @@
 
 mod attacks;
 mod authorization;
+mod dpop;
 mod extractors;
 mod grpc;
 mod keys;
