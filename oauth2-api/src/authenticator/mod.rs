@@ -7,6 +7,8 @@
 //!   the same parsed token.
 
 mod builder;
+#[cfg(feature = "remote")]
+mod introspect;
 mod pipeline;
 
 pub use builder::AuthenticatorBuilder;
@@ -184,6 +186,17 @@ impl Authenticator {
         use tracing::Instrument as _;
         presentation.check_token(token)?;
         let span = validation_span();
+        #[cfg(feature = "remote")]
+        {
+            let by = self.introspected_by(token);
+            if !by.is_empty() {
+                let result = self
+                    .introspect(token, presentation.binding(), &by)
+                    .instrument(span.clone())
+                    .await;
+                return record(result, &span);
+            }
+        }
         self.authenticate_in_span(token, presentation.binding(), &span)
             .instrument(span.clone())
             .await
@@ -260,6 +273,11 @@ impl Authenticator {
     ) -> Option<Result<Authenticated, AuthError>> {
         if let Err(e) = presentation.check_token(token) {
             return Some(Err(e));
+        }
+        #[cfg(feature = "remote")]
+        if !self.introspected_by(token).is_empty() {
+            // An introspection endpoint answers: that takes a wait.
+            return None;
         }
         let span = validation_span();
         let _entered = span.enter();

@@ -120,11 +120,46 @@ pub(crate) fn check(
             "token issuer is not accepted",
         ));
     }
+    check_after_issuer(claims, rules, now, true)
+}
+
+/// [`check`] for the answer of an introspection endpoint (RFC 7662), which is the issuer's
+/// own word: `iss`, when present, must still be the provider's; `exp` may be absent (the
+/// endpoint said the token is active); everything else as for a JWT.
+#[cfg(feature = "remote")]
+pub(crate) fn check_introspected(
+    claims: &ClaimsView<'_>,
+    rules: &ClaimRules,
+    now: i64,
+) -> Result<(), AuthError> {
+    if claims.iss.as_deref().is_some_and(|iss| iss != rules.issuer) {
+        return Err(invalid(
+            ErrorKind::UnknownIssuer,
+            "token issuer is not accepted",
+        ));
+    }
+    check_after_issuer(claims, rules, now, false)
+}
+
+/// The times, the audience and the required claims.
+fn check_after_issuer(
+    claims: &ClaimsView<'_>,
+    rules: &ClaimRules,
+    now: i64,
+    exp_required: bool,
+) -> Result<(), AuthError> {
     let leeway = rules.leeway_secs;
-    let exp = numeric_date(claims.exp, "exp")?
-        .ok_or_else(|| invalid(ErrorKind::InvalidClaims, "token has no `exp` claim"))?;
-    if now >= exp.saturating_add(leeway) {
-        return Err(invalid(ErrorKind::Expired, "token has expired"));
+    match numeric_date(claims.exp, "exp")? {
+        Some(exp) if now >= exp.saturating_add(leeway) => {
+            return Err(invalid(ErrorKind::Expired, "token has expired"));
+        }
+        None if exp_required => {
+            return Err(invalid(
+                ErrorKind::InvalidClaims,
+                "token has no `exp` claim",
+            ));
+        }
+        _ => {}
     }
     if rules.validate_nbf
         && let Some(nbf) = numeric_date(claims.nbf, "nbf")?

@@ -674,3 +674,169 @@ async fn a_waiter_waits_no_longer_than_the_timeout() {
     assert_eq!(endpoint.count(), 0);
     drop(tx);
 }
+
+/// Through the authenticator: which tokens go to the endpoint, and what of its answer is
+/// checked.
+mod through_the_authenticator {
+    use super::*;
+    use crate::test_util::TestIssuer;
+    use crate::{Algorithm, Authenticator, Provider};
+    use serde_json::json;
+
+    const ISSUER: &str = "https://idp.example";
+
+    fn now() -> i64 {
+        SystemClock.now_unix()
+    }
+
+    fn provider(endpoint: &Endpoint, issuer: Option<&TestIssuer>, every: bool) -> Authenticator {
+        let introspection = Introspection::builder(&endpoint.url, CLIENT_ID, SECRET)
+            .dangerous_allow_http()
+            .build()
+            .expect("introspection");
+        let mut p = Provider::builder("idp")
+            .issuer(ISSUER)
+            .audience("api")
+            .introspection(introspection);
+        if let Some(i) = issuer {
+            p = p.jwks(i.jwks());
+        }
+        if every {
+            p = p.introspect_every_token();
+        }
+        Authenticator::builder()
+            .provider(p.build().expect("provider"))
+            .build()
+            .expect("authenticator")
+    }
+
+    fn active(extra: &serde_json::Value) -> String {
+        let mut v = json!({ "active": true, "iss": ISSUER, "aud": "api", "exp": now() + 300,
+            "scope": "orders:read", "client_id": "c", "sub": "s" });
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            for (k, val) in e {
+                o.insert(k.clone(), val.clone());
+            }
+        }
+        v.to_string()
+    }
+
+    async fn kind(auth: &Authenticator, token: &str) -> Result<String, ErrorKind> {
+        auth.authenticate(token)
+            .await
+            .map(|a| a.claims()["scope"].as_str().unwrap_or_default().to_owned())
+            .map_err(|e| e.kind())
+    }
+
+    #[tokio::test]
+    async fn an_opaque_token_is_accepted_only_as_the_endpoint_and_the_checks_say() {
+        let ep = Endpoint::start(&active(&json!({}))).await;
+        let auth = provider(&ep, None, false);
+        assert!(
+            auth.try_authenticate("opaque-token").is_none(),
+            "needs a wait"
+        );
+        assert_eq!(
+            kind(&auth, "opaque-token").await,
+            Ok("orders:read".to_owned())
+        );
+        assert!(ep.requests()[0].body.contains("token=opaque-token"));
+        for (n, (answer, expected)) in [
+            (
+                json!({ "active": false }).to_string(),
+                ErrorKind::InvalidClaims,
+            ),
+            (
+                active(&json!({ "aud": "other" })),
+                ErrorKind::InvalidAudience,
+            ),
+            (
+                active(&json!({ "iss": "https://elsewhere" })),
+                ErrorKind::UnknownIssuer,
+            ),
+            (active(&json!({ "exp": now() - 600 })), ErrorKind::Expired),
+            (
+                active(&json!({ "cnf": { "jkt": "abc" } })),
+                ErrorKind::InvalidClaims,
+            ),
+            (
+                active(&json!({ "cnf": { "x5t#S256": "abc" } })),
+                ErrorKind::InvalidClaims,
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            // (A token each: an inactive answer is remembered for a few seconds.)
+            ep.answer_body(&answer);
+            assert_eq!(
+                kind(&auth, &format!("opaque-case-{n}")).await,
+                Err(expected),
+                "{answer}"
+            );
+        }
+        // No `exp` and no `iss`: the endpoint's word is enough.
+        ep.answer_body(&json!({ "active": true, "aud": ["x", "api"], "scope": "a" }).to_string());
+        assert_eq!(kind(&auth, "opaque-2").await, Ok("a".to_owned()));
+        // Bound to a certificate: accepted with that certificate.
+        let cert = crate::mtls::ClientCertificate::from_der(b"cert");
+        ep.answer_body(&active(
+            &json!({ "cnf": { "x5t#S256": cert.thumbprint() } }),
+        ));
+        let presented = crate::dpop::Presentation::bearer().with_certificate(&cert);
+        assert!(
+            auth.authenticate_presented("opaque-3", presented)
+                .await
+                .is_ok()
+        );
+        assert!(
+            auth.authenticate("opaque-3").await.is_err(),
+            "not without it"
+        );
+    }
+
+    #[tokio::test]
+    async fn jwts_are_verified_here_unless_every_token_is_introspected() {
+        let issuer = TestIssuer::new(ISSUER).with_key(Algorithm::ES256, "k");
+        let ep = Endpoint::start(&json!({ "active": false }).to_string()).await;
+        let jwt = issuer
+            .token()
+            .audience("api")
+            .claim("scope", json!("jwt"))
+            .build();
+
+        let local = provider(&ep, Some(&issuer), false);
+        assert_eq!(kind(&local, &jwt).await, Ok("jwt".to_owned()));
+        assert_eq!(ep.count(), 0, "a JWT is not sent to the endpoint");
+        assert_eq!(kind(&local, "opaque").await, Err(ErrorKind::InvalidClaims));
+        assert_eq!(ep.count(), 1);
+
+        // Every token: the endpoint says this (validly signed) JWT was revoked.
+        let every = provider(&ep, Some(&issuer), true);
+        assert_eq!(kind(&every, &jwt).await, Err(ErrorKind::InvalidClaims));
+        assert_eq!(ep.count(), 2);
+        // A JWT of another issuer is not sent.
+        let other = TestIssuer::new("https://other.example").with_key(Algorithm::ES256, "k");
+        let foreign = other.token().audience("api").build();
+        assert_eq!(kind(&every, &foreign).await, Err(ErrorKind::UnknownIssuer));
+        assert_eq!(ep.count(), 2);
+    }
+
+    #[test]
+    fn every_token_needs_an_endpoint() {
+        let e = Provider::builder("idp")
+            .issuer(ISSUER)
+            .audience("api")
+            .jwks(r#"{"keys":[]}"#)
+            .introspect_every_token()
+            .build();
+        assert!(e.is_err());
+        assert!(
+            Provider::builder("idp")
+                .issuer(ISSUER)
+                .audience("api")
+                .build()
+                .is_err()
+        );
+    }
+}

@@ -32,6 +32,10 @@ pub struct ProviderBuilder {
     extra_roots: Vec<String>,
     rfc9068: bool,
     dpop: DpopMode,
+    #[cfg(feature = "remote")]
+    introspection: Option<crate::introspection::Introspection>,
+    #[cfg(feature = "remote")]
+    introspect_every_token: bool,
 }
 
 impl ProviderBuilder {
@@ -53,6 +57,10 @@ impl ProviderBuilder {
             extra_roots: Vec::new(),
             rfc9068: false,
             dpop: DpopMode::Allowed,
+            #[cfg(feature = "remote")]
+            introspection: None,
+            #[cfg(feature = "remote")]
+            introspect_every_token: false,
         }
     }
 
@@ -212,6 +220,26 @@ impl ProviderBuilder {
         self
     }
 
+    /// Validates this provider's opaque tokens (anything that is not a JWT) by asking its
+    /// introspection endpoint (RFC 7662), with the resource server's credentials. Its answer
+    /// is checked like a JWT's claims: `aud` must name one of the audiences, `iss` (when
+    /// present) must be the issuer, `exp` (when present) not past, and any `cnf` binding must
+    /// be met. With no key source configured, the provider has no keys: only introspection.
+    #[cfg(feature = "remote")]
+    pub fn introspection(mut self, introspection: crate::introspection::Introspection) -> Self {
+        self.introspection = Some(introspection);
+        self
+    }
+
+    /// Sends every token of this provider to its introspection endpoint, JWTs too (those
+    /// whose `iss` is this issuer): the endpoint then decides, so revoked JWTs are refused.
+    /// Needs [`introspection`](Self::introspection) (a build error otherwise).
+    #[cfg(feature = "remote")]
+    pub fn introspect_every_token(mut self) -> Self {
+        self.introspect_every_token = true;
+        self
+    }
+
     /// Whether `nbf` is checked (default true).
     pub fn validate_nbf(mut self, on: bool) -> Self {
         self.validate_nbf = on;
@@ -305,6 +333,37 @@ impl ProviderBuilder {
                 "contains an empty string".into(),
             ));
         }
+        #[cfg(feature = "remote")]
+        let introspection = match self.introspection {
+            Some(_) if tenant.is_some() => {
+                return Err(err(
+                    ConfigField::Issuer,
+                    "a multi-tenant issuer cannot be introspected".into(),
+                ));
+            }
+            Some(client) => Some(super::Introspected {
+                client,
+                every_token: self.introspect_every_token,
+            }),
+            None if self.introspect_every_token => {
+                return Err(err(
+                    ConfigField::Keys,
+                    "`introspect_every_token` needs an introspection endpoint".into(),
+                ));
+            }
+            None => None,
+        };
+        #[cfg(feature = "remote")]
+        let introspection_only = self.keys.is_none() && introspection.is_some();
+        #[cfg(not(feature = "remote"))]
+        let introspection_only = false;
+        #[cfg(feature = "remote")]
+        let keys = match self.keys {
+            // Introspection only: a key set that verifies nothing.
+            None if introspection.is_some() => KeySpec::Jwks(r#"{"keys":[]}"#.to_owned()),
+            keys => keys.ok_or_else(|| err(ConfigField::Keys, "is missing".into()))?,
+        };
+        #[cfg(not(feature = "remote"))]
         let keys = self
             .keys
             .ok_or_else(|| err(ConfigField::Keys, "is missing".into()))?;
@@ -343,6 +402,9 @@ impl ProviderBuilder {
         }
         let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         let keys = match keys {
+            KeySpec::Jwks(_) if introspection_only => {
+                KeysConfig::Fixed(Arc::new(KeySet::new(vec![])))
+            }
             KeySpec::Jwks(text) => {
                 let prepared =
                     parse_json(&text, &algorithms, name).map_err(|m| err(ConfigField::Keys, m))?;
@@ -401,6 +463,8 @@ impl ProviderBuilder {
             algorithms,
             keys,
             dpop: self.dpop,
+            #[cfg(feature = "remote")]
+            introspection,
             key_refresh: self.key_refresh,
             max_staleness: self.max_staleness,
             allow_http: self.allow_http,

@@ -19,6 +19,7 @@ pub(crate) enum KeysConfig {
     /// Parsed at build time; never change.
     Fixed(Arc<KeySet>),
     /// A JWKS URL, fetched by the authenticator's HTTP client.
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     Url(String),
     /// A custom source.
     Source(Arc<dyn KeySource>),
@@ -26,6 +27,14 @@ pub(crate) enum KeysConfig {
     Discover,
     /// A local file, polled.
     File(std::path::PathBuf),
+}
+
+/// A provider's introspection endpoint, and whether it answers for its JWTs too.
+#[cfg(feature = "remote")]
+#[derive(Debug, Clone)]
+pub(crate) struct Introspected {
+    pub(crate) client: crate::introspection::Introspection,
+    pub(crate) every_token: bool,
 }
 
 /// A configured identity provider. Built with [`Provider::builder`].
@@ -36,6 +45,8 @@ pub struct Provider {
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) keys: KeysConfig,
     pub(crate) dpop: crate::dpop::DpopMode,
+    #[cfg(feature = "remote")]
+    pub(crate) introspection: Option<Introspected>,
     pub(crate) key_refresh: Option<Duration>,
     pub(crate) max_staleness: Option<Duration>,
     pub(crate) allow_http: bool,
