@@ -154,6 +154,8 @@ pub async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, String> 
         tls: None,
         authenticator,
         resource_metadata: None,
+        dpop: None,
+        client_certificates: crate::config::ClientCertificates::default(),
     };
     let result = server::serve_plan(gateway, listener, None).await;
     drop(jwks);

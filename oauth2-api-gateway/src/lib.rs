@@ -16,6 +16,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authz;
+mod client_cert;
 mod config;
 #[cfg(feature = "dev-tools")]
 pub mod demo;

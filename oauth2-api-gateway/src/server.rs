@@ -209,9 +209,21 @@ fn protect<P: RejectionProfile>(app: Router, gateway: &Plan, profile: P) -> Rout
     if gateway.optional {
         auth = auth.optional();
     }
+    if let Some(dpop) = &gateway.dpop {
+        auth = auth.dpop(dpop.clone());
+    }
     // Wrapping the whole router (not `Router::layer`): routing runs after the layer, on the
     // canonical path.
-    Router::new().fallback_service(auth.on_rejection(profile).layer(app))
+    let protected = Router::new().fallback_service(auth.on_rejection(profile).layer(app));
+    match &gateway.client_certificates.header {
+        // A trusted proxy's certificate header, read before the auth layer (also for the
+        // requests rebuilt from external-authorization checks).
+        Some(header) => protected.layer(axum::middleware::from_fn_with_state(
+            Arc::new(header.clone()),
+            crate::client_cert::from_header,
+        )),
+        None => protected,
+    }
 }
 
 /// Installs the Prometheus recorder once per process.

@@ -53,6 +53,9 @@ fn modified(path: &Path) -> Option<SystemTime> {
 #[derive(Debug, Clone)]
 pub struct ServerTls {
     inner: Arc<Reloading>,
+    /// Client certificates asked for (RFC 8705), and from which CAs (`None`: any whose key
+    /// signs the handshake).
+    client_auth: Option<(bool, Option<Arc<RootCertStore>>)>,
 }
 
 #[derive(Debug)]
@@ -98,16 +101,65 @@ impl ServerTls {
                     failed: None,
                 }),
             }),
+            client_auth: None,
         })
+    }
+
+    /// Asks clients for a certificate (`required`: refuses a handshake without one), issued
+    /// by the CAs of `ca_file` when given, else any certificate whose key signs the handshake.
+    pub(crate) fn with_client_auth(
+        mut self,
+        auth: Option<crate::config::ClientAuth>,
+    ) -> Result<Self, String> {
+        self.client_auth = match auth {
+            None => None,
+            Some(a) => {
+                let roots = match &a.ca_file {
+                    None => None,
+                    Some(path) => {
+                        let mut roots = RootCertStore::empty();
+                        for cert in certificates(path)? {
+                            roots.add(cert).map_err(|e| {
+                                format!("`{}`: a CA certificate is refused: {e}", path.display())
+                            })?;
+                        }
+                        Some(Arc::new(roots))
+                    }
+                };
+                Some((a.required, roots))
+            }
+        };
+        Ok(self)
     }
 
     /// The rustls configuration: the current certificate, ALPN `h2` and `http/1.1`.
     pub(crate) fn server_config(&self) -> Result<Arc<ServerConfig>, String> {
-        let mut config = ServerConfig::builder_with_provider(provider())
+        let builder = ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::clone(&self.inner) as Arc<dyn ResolvesServerCert>);
+            .map_err(|e| e.to_string())?;
+        let builder = match &self.client_auth {
+            None => builder.with_no_client_auth(),
+            Some((required, None)) => {
+                builder.with_client_cert_verifier(Arc::new(AnyClientCertificate {
+                    required: *required,
+                    algorithms: provider().signature_verification_algorithms,
+                }))
+            }
+            Some((required, Some(roots))) => {
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::clone(roots),
+                    provider(),
+                );
+                let verifier = if *required {
+                    verifier
+                } else {
+                    verifier.allow_unauthenticated()
+                };
+                builder.with_client_cert_verifier(verifier.build().map_err(|e| e.to_string())?)
+            }
+        };
+        let mut config =
+            builder.with_cert_resolver(Arc::clone(&self.inner) as Arc<dyn ResolvesServerCert>);
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
@@ -203,5 +255,59 @@ impl UpstreamTls {
                 .with_client_auth_cert(certificates(cert)?, private_key(key)?)
                 .map_err(|e| format!("the upstream client certificate: {e}")),
         }
+    }
+}
+
+/// Accepts any client certificate whose key signs the handshake (RFC 8705 section 2.2:
+/// self-signed certificates, bound to tokens by their hash, not by a CA).
+#[derive(Debug)]
+struct AnyClientCertificate {
+    required: bool,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::server::danger::ClientCertVerifier for AnyClientCertificate {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.required
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        // The certificate vouches for nothing here: a token bound to its hash does.
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
     }
 }

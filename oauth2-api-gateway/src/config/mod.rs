@@ -11,6 +11,7 @@ mod authz;
 mod cors;
 mod error;
 mod limits;
+mod pop;
 mod providers;
 mod rules;
 mod schema;
@@ -34,6 +35,7 @@ use schema::FileConfig;
 
 pub(crate) use crate::forwarding::Forwarding;
 use crate::tls::ServerTls;
+pub(crate) use pop::{CertificateHeader, ClientAuth, ClientCertificates, HeaderFormat};
 
 /// Where to send authenticated requests in proxy mode.
 #[derive(Debug, Clone)]
@@ -92,6 +94,10 @@ pub struct Plan {
     /// `[protected_resource]`: the RFC 9728 document, served at its well-known path (never
     /// forwarded, never authenticated) and named in every challenge.
     pub(crate) resource_metadata: Option<ProtectedResourceMetadata>,
+    /// `[dpop]`: DPoP proofs accepted (RFC 9449).
+    pub(crate) dpop: Option<tower_oauth2_api::dpop::DpopSettings>,
+    /// `[client_certificates]`: where clients' certificates come from (RFC 8705).
+    pub(crate) client_certificates: pop::ClientCertificates,
 }
 
 impl Plan {
@@ -275,10 +281,17 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
             ));
         }
     };
+    let client_certificates = match &file.client_certificates {
+        None => pop::ClientCertificates::default(),
+        Some(section) => {
+            pop::parse_client_certificates(&ctx, section, file.tls_cert_file.is_some())?
+        }
+    };
     let tls = match (&file.tls_cert_file, &file.tls_key_file) {
         (None, None) => None,
         (Some(cert), Some(key)) => Some(
             ServerTls::load(Path::new(cert.get_ref()), Path::new(key.get_ref()))
+                .and_then(|tls| tls.with_client_auth(client_certificates.tls.clone()))
                 .map_err(|e| ctx.err(Some(cert.span()), "tls_cert_file", e))?,
         ),
         (Some(c), None) => {
@@ -314,6 +327,10 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
 
     let authenticator = providers::build_authenticator(&ctx, &file, reuse)?;
     let resource_metadata = parse_protected_resource(&ctx, &file, &health, &authenticator)?;
+    let dpop = match &file.dpop {
+        None => None,
+        Some(section) => Some(pop::parse_dpop(&ctx, section)?),
+    };
     Ok(Plan {
         listen,
         upstream,
@@ -331,6 +348,8 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
         tls,
         authenticator,
         resource_metadata,
+        dpop,
+        client_certificates,
     })
 }
 

@@ -7,7 +7,10 @@ use oauth2_api::{Algorithm, Authenticator, ConfigError, ConfigField, Provider};
 use toml::Spanned;
 
 use super::error::{Ctx, FileError};
-use super::schema::{FileConfig, OneOrMany, ProviderConfig};
+use oauth2_api::dpop::DpopMode;
+use oauth2_api::introspection::{ClientAuth, Introspection};
+
+use super::schema::{FileConfig, IntrospectionConfig, OneOrMany, ProviderConfig};
 
 pub(super) fn build_authenticator(
     ctx: &Ctx<'_>,
@@ -223,6 +226,27 @@ fn build_provider(
     if let Some(m) = p.max_key_staleness_minutes {
         b = b.max_key_staleness(Duration::from_secs(m.saturating_mul(60)));
     }
+    if let Some(mode) = &p.dpop {
+        b = b.dpop(match mode.get_ref().as_str() {
+            "allowed" => DpopMode::Allowed,
+            "required" => DpopMode::Required,
+            "disabled" => DpopMode::Disabled,
+            _ => {
+                return Err(ctx.err(
+                    Some(mode.span()),
+                    field("dpop"),
+                    "is \"allowed\", \"required\" or \"disabled\"",
+                ));
+            }
+        });
+    }
+    if let Some(section) = &p.introspection {
+        let i = introspection(ctx, &field("introspection"), section, p)?;
+        b = b.introspection(i);
+        if section.get_ref().every_token {
+            b = b.introspect_every_token();
+        }
+    }
     b.build().map_err(|e: ConfigError| {
         let span = match e.field() {
             ConfigField::Issuer => p.issuer.as_ref().map(Spanned::span),
@@ -234,4 +258,87 @@ fn build_provider(
         .or_else(|| Some(spanned.span()));
         ctx.err(span, field(e.field().as_str()), e.message().to_owned())
     })
+}
+
+/// `[providers.NAME.introspection]` as the library's [`Introspection`].
+fn introspection(
+    ctx: &Ctx<'_>,
+    field: &str,
+    section: &Spanned<IntrospectionConfig>,
+    provider: &ProviderConfig,
+) -> Result<Introspection, FileError> {
+    let c = section.get_ref();
+    let err = |span: Option<std::ops::Range<usize>>, sub: &str, msg: String| {
+        ctx.err(
+            span.or_else(|| Some(section.span())),
+            format!("{field}.{sub}"),
+            msg,
+        )
+    };
+    let secret = match (&c.client_secret, &c.client_secret_file) {
+        (Some(s), None) => s.clone(),
+        (None, Some(file)) => std::fs::read_to_string(beside(ctx.path, file.get_ref()))
+            .map_err(|e| {
+                err(
+                    Some(file.span()),
+                    "client_secret_file",
+                    format!("cannot read `{}`: {e}", file.get_ref()),
+                )
+            })?
+            .trim_end_matches(['\r', '\n'])
+            .to_owned(),
+        _ => {
+            return Err(err(
+                None,
+                "client_secret",
+                "give `client_secret` or `client_secret_file` (one of them)".to_owned(),
+            ));
+        }
+    };
+    let mut b = Introspection::builder(c.url.get_ref(), &c.client_id, &secret);
+    match c
+        .client_auth
+        .as_ref()
+        .map(|a| (a.get_ref().as_str(), a.span()))
+    {
+        None | Some(("basic", _)) => {}
+        Some(("post", _)) => b = b.client_auth(ClientAuth::Post),
+        Some((_, span)) => {
+            return Err(err(
+                Some(span),
+                "client_auth",
+                "is \"basic\" or \"post\"".to_owned(),
+            ));
+        }
+    }
+    if let Some(ms) = c.timeout_ms {
+        b = b.timeout(Duration::from_millis(ms));
+    }
+    if let Some(s) = c.cache_max_age_seconds {
+        b = b.cache_max_age(Duration::from_secs(s));
+    }
+    if let Some(s) = c.negative_cache_seconds {
+        b = b.negative_cache_ttl(Duration::from_secs(s));
+    }
+    if let Some(n) = c.cache_entries {
+        b = b.cache_capacity(n);
+    }
+    if let Some(n) = c.max_response_bytes {
+        b = b.max_response_bytes(n);
+    }
+    if provider.dangerous_allow_http {
+        b = b.dangerous_allow_http();
+    }
+    if let Some(ca) = &provider.extra_ca_file {
+        let pem = std::fs::read_to_string(ca.get_ref()).map_err(|e| {
+            err(
+                Some(ca.span()),
+                "extra_ca_file",
+                format!("cannot read `{}`: {e}", ca.get_ref()),
+            )
+        })?;
+        b = b.add_root_certificate_pem(&pem);
+    }
+    b.build()
+        .map_err(|e| err(Some(c.url.span()), "url", e.to_string()))
 }

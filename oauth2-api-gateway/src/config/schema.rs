@@ -55,6 +55,8 @@ pub(super) struct FileConfig {
     pub(super) external_authorization: Option<Spanned<AuthzConfig>>,
     pub(super) telemetry: Option<Spanned<crate::telemetry::Telemetry>>,
     pub(super) protected_resource: Option<Spanned<ProtectedResourceConfig>>,
+    pub(super) dpop: Option<Spanned<super::pop::DpopConfig>>,
+    pub(super) client_certificates: Option<Spanned<super::pop::ClientCertificatesConfig>>,
     pub(super) providers: Option<Spanned<BTreeMap<String, Spanned<ProviderConfig>>>>,
 }
 
@@ -146,4 +148,28 @@ pub(super) struct ProviderConfig {
     pub(super) validate_iat: Option<bool>,
     pub(super) require_access_token_profile: Option<bool>,
     pub(super) readiness_required: Option<bool>,
+    /// "allowed" (default), "required" or "disabled": DPoP presentations of this provider's
+    /// tokens.
+    pub(super) dpop: Option<Spanned<String>>,
+    pub(super) introspection: Option<Spanned<IntrospectionConfig>>,
+}
+
+/// `[providers.NAME.introspection]`: RFC 7662 for opaque tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct IntrospectionConfig {
+    pub(super) url: Spanned<String>,
+    pub(super) client_id: String,
+    pub(super) client_secret: Option<String>,
+    pub(super) client_secret_file: Option<Spanned<String>>,
+    /// "basic" (default) or "post".
+    pub(super) client_auth: Option<Spanned<String>>,
+    /// Send this provider's JWTs to the endpoint too.
+    #[serde(default)]
+    pub(super) every_token: bool,
+    pub(super) timeout_ms: Option<u64>,
+    pub(super) cache_max_age_seconds: Option<u64>,
+    pub(super) negative_cache_seconds: Option<u64>,
+    pub(super) cache_entries: Option<usize>,
+    pub(super) max_response_bytes: Option<usize>,
 }

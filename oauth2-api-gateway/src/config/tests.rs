@@ -269,3 +269,53 @@ fn the_telemetry_section_is_checked() {
     ));
     assert!(e.contains("endpoint"), "{e}");
 }
+
+#[test]
+fn proof_of_possession_sections_are_checked_where_they_are_written() {
+    let e = error(&format!(
+        "{PROVIDER}\n[dpop]\norigins = [\"https://api.example/v1\"]\n"
+    ));
+    assert!(
+        e.starts_with("gw.toml:7: `dpop.origins`: `https://api.example/v1` is not an origin"),
+        "{e}"
+    );
+    let e = error(&format!("{PROVIDER}\n[dpop]\norigins = []\n"));
+    assert!(
+        e.contains("`dpop.origins`: needs at least one origin"),
+        "{e}"
+    );
+    let e = error(&format!("{PROVIDER}dpop = \"sometimes\"\n"));
+    assert!(e.starts_with("gw.toml:5: `providers.p.dpop`"), "{e}");
+    let e = error(&format!(
+        "{PROVIDER}\n[client_certificates]\ntls = \"optional\"\n"
+    ));
+    assert!(
+        e.contains("`client_certificates.tls`: needs TLS on the listener"),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{PROVIDER}\n[client_certificates]\nheader = \"x-client-cert\"\n"
+    ));
+    assert!(e.contains("go together"), "{e}");
+    let e = error(&format!(
+        "{PROVIDER}\n[client_certificates]\nheader = \"x-client-cert\"\nheader_format = \"apache\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n"
+    ));
+    assert!(e.contains("`client_certificates.header_format`"), "{e}");
+    let e = error(
+        "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\n\n[providers.p.introspection]\nurl = \"https://i/introspect\"\nclient_id = \"rs\"\n",
+    );
+    assert!(
+        e.contains("`providers.p.introspection.client_secret`"),
+        "{e}"
+    );
+    let e = error(
+        "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\n\n[providers.p.introspection]\nurl = \"http://i/introspect\"\nclient_id = \"rs\"\nclient_secret = \"s\"\n",
+    );
+    assert!(e.contains("`providers.p.introspection.url`"), "{e}");
+    // Introspection only, no keys: accepted.
+    let plan = parse(
+        Path::new("gw.toml"),
+        "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\n\n[providers.p.introspection]\nurl = \"https://i/introspect\"\nclient_id = \"rs\"\nclient_secret = \"s\"\nevery_token = true\n",
+    );
+    assert!(plan.is_ok(), "{:?}", plan.err());
+}

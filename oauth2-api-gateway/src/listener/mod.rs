@@ -48,6 +48,7 @@ use connection::{Activity, Counted};
 
 use crate::config::Limits;
 use crate::tls::ServerTls;
+use oauth2_api::mtls::ClientCertificate;
 
 /// Aborts a background task when dropped.
 #[derive(Debug)]
@@ -210,13 +211,17 @@ async fn serve_connection(
             if !matches!(known.await, Ok(Ok(()))) {
                 return;
             }
+            let connection = Connection {
+                peer,
+                certificate: None,
+                slot,
+            };
             serve_io(
                 TokioIo::new(stream),
-                peer,
+                connection,
                 app,
                 &builders.detect,
                 limits,
-                slot,
             )
             .await;
         }
@@ -225,9 +230,20 @@ async fn serve_connection(
                 tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
             match handshake.await {
                 Ok(Ok(stream)) => {
-                    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let session = stream.get_ref().1;
+                    let h2 = session.alpn_protocol() == Some(b"h2");
                     let builder = if h2 { &builders.http2 } else { &builders.http1 };
-                    serve_io(TokioIo::new(stream), peer, app, builder, limits, slot).await;
+                    // The client's certificate, when it sent one (RFC 8705): hashed once.
+                    let certificate = session
+                        .peer_certificates()
+                        .and_then(<[_]>::first)
+                        .map(|der| ClientCertificate::from_der(der.as_ref()));
+                    let connection = Connection {
+                        peer,
+                        certificate,
+                        slot,
+                    };
+                    serve_io(TokioIo::new(stream), connection, app, builder, limits).await;
                 }
                 Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!("TLS handshake timed out"),
@@ -241,20 +257,27 @@ async fn serve_connection(
 /// and closes it if it stays without a request for the header-read timeout after that.
 async fn serve_io<I>(
     io: TokioIo<I>,
-    peer: SocketAddr,
+    connection: Connection,
     app: Router,
     builder: &auto::Builder<TokioExecutor>,
     limits: Limits,
-    slot: ConnectionSlot,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Connection {
+        peer,
+        certificate,
+        slot,
+    } = connection;
     let activity = Arc::new(Activity::new());
     let counter = Arc::clone(&activity);
     let request_slot = slot.clone();
     let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
         req.extensions_mut().insert(request_slot.clone());
+        if let Some(certificate) = &certificate {
+            req.extensions_mut().insert(certificate.clone());
+        }
         let in_flight = counter.begin();
         let mut app = app.clone();
         async move {
@@ -303,6 +326,14 @@ async fn serve_io<I>(
             }
         }
     }
+}
+
+/// What a connection's requests carry about it.
+struct Connection {
+    peer: SocketAddr,
+    /// The client certificate of a TLS connection.
+    certificate: Option<ClientCertificate>,
+    slot: ConnectionSlot,
 }
 
 /// Waits until the first bytes tell HTTP/1 from the HTTP/2 preface (or the peer closes).
