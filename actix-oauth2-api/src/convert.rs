@@ -2,11 +2,12 @@
 //! is written against: a request's head in, a rejection out. Names and values are copied as
 //! bytes; both sides validated them already.
 
-use actix_web::HttpResponse;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::StatusCode;
+use actix_web::{HttpMessage as _, HttpResponse};
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
+use oauth2_api::mtls::ClientCertificate;
 use oauth2_api::{AuthError, ErrorKind};
 
 /// The head of `req` as an `http` 1 request (method, the target as received: with scheme and
@@ -37,6 +38,15 @@ pub(crate) fn request_head(req: &ServiceRequest) -> Result<http::Request<()>, Au
         ) {
             headers.append(name, value);
         }
+    }
+    // The client certificate of the connection (RFC 8705), as a TLS acceptor's `on_connect`
+    // put it in the connection data, or as a middleware in front put it in the request's.
+    let certificate = req
+        .conn_data::<ClientCertificate>()
+        .cloned()
+        .or_else(|| req.extensions().get::<ClientCertificate>().cloned());
+    if let Some(certificate) = certificate {
+        head.extensions_mut().insert(certificate);
     }
     Ok(head)
 }

@@ -10,6 +10,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{Error, HttpMessage as _};
 use bytes::Bytes;
 use http_body_util::Empty;
+use oauth2_api::dpop::VerifiedProof;
 use oauth2_api::{AuthError, Authenticated, Authenticator, ErrorKind};
 use tower_oauth2_api::{AuthLayer, AuthService, JsonMessage, RejectionProfile, WebSocketRejection};
 
@@ -222,6 +223,7 @@ impl<S, P> std::fmt::Debug for OAuth2Middleware<S, P> {
 #[derive(Clone)]
 struct Passed {
     user: Option<Authenticated>,
+    proof: Option<VerifiedProof>,
     method: http::Method,
     uri: http::Uri,
 }
@@ -244,6 +246,7 @@ impl tower_service::Service<http::Request<()>> for Passes {
         let mut response = http::Response::new(Empty::new());
         response.extensions_mut().insert(Passed {
             user: parts.extensions.get::<Authenticated>().cloned(),
+            proof: parts.extensions.get::<VerifiedProof>().cloned(),
             method: parts.method,
             uri: parts.uri,
         });
@@ -366,6 +369,9 @@ fn proceed(
     }
     if let Some(user) = passed.user {
         req.extensions_mut().insert(user);
+    }
+    if let Some(proof) = passed.proof {
+        req.extensions_mut().insert(proof);
     }
     Ok(req)
 }

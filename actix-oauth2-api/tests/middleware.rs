@@ -597,3 +597,99 @@ async fn the_protected_resource_document_is_public_and_named_in_challenges() {
         "{challenge}"
     );
 }
+
+/// DPoP (the proof reaches the handler) and a certificate-bound token with the certificate a
+/// TLS acceptor would put in the request (here a `wrap_fn` in front, from a test header).
+#[actix_web::test]
+async fn dpop_proofs_and_client_certificates_reach_the_policy() {
+    use actix_web::HttpMessage as _;
+    use actix_web::dev::Service as _;
+    use oauth2_api::dpop::{DpopVerifier, VerifiedProof};
+    use oauth2_api::mtls::ClientCertificate;
+    use oauth2_api::test_util::TestKey;
+    use tower_oauth2_api::dpop::DpopSettings;
+
+    const ORIGIN: &str = "https://actix.example.test";
+    let s = setup().await;
+    let settings = DpopSettings::new(DpopVerifier::builder().build().unwrap(), ORIGIN).unwrap();
+    let oauth2 = OAuth2::from_layer(AuthLayer::new(s.auth.clone()).dpop(settings));
+    let addr = serve!(move || {
+        App::new()
+            .wrap(oauth2.clone())
+            .wrap_fn(|req, srv| {
+                if let Some(name) = req.headers().get("x-test-client-cert") {
+                    let cert = ClientCertificate::from_der(name.as_bytes());
+                    req.extensions_mut().insert(cert);
+                }
+                srv.call(req)
+            })
+            .route(
+                "/orders",
+                web::get().to(|req: HttpRequest, Auth(user): Auth| async move {
+                    let jkt = req
+                        .extensions()
+                        .get::<VerifiedProof>()
+                        .map(|p| p.jkt().to_owned())
+                        .unwrap_or_default();
+                    format!("{} {jkt}", user.provider())
+                }),
+            )
+    });
+    let c = client();
+    let key = TestKey::generate(Algorithm::ES256, "client");
+    let bound = s
+        .issuer
+        .token()
+        .audience(AUD)
+        .claim("cnf", json!({ "jkt": key.thumbprint() }))
+        .build();
+    let proof = key.dpop_proof("GET", &format!("{ORIGIN}/orders"), Some(&bound), &json!({}));
+    let res = c
+        .get(format!("http://{addr}/orders"))
+        .header("authorization", format!("DPoP {bound}"))
+        .header("dpop", &proof)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.text().await.unwrap(),
+        format!("actix {}", key.thumbprint())
+    );
+    // The same proof again: a replay.
+    let res = c
+        .get(format!("http://{addr}/orders"))
+        .header("authorization", format!("DPoP {bound}"))
+        .header("dpop", &proof)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("DPoP algs=") && challenge.contains("invalid_dpop_proof"),
+        "{challenge}"
+    );
+
+    let cert_bound = s
+        .issuer
+        .token()
+        .audience(AUD)
+        .claim(
+            "cnf",
+            json!({ "x5t#S256": ClientCertificate::from_der(b"alice").thumbprint() }),
+        )
+        .build();
+    for (cert, expected) in [(Some("alice"), 200), (Some("mallory"), 401), (None, 401)] {
+        let mut req = c
+            .get(format!("http://{addr}/orders"))
+            .bearer_auth(&cert_bound);
+        if let Some(name) = cert {
+            req = req.header("x-test-client-cert", name);
+        }
+        assert_eq!(req.send().await.unwrap().status(), expected, "{cert:?}");
+    }
+}
