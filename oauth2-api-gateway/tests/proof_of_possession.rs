@@ -12,13 +12,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use oauth2_api::Algorithm;
 use oauth2_api::mtls::ClientCertificate;
 use oauth2_api::test_util::TestKey;
-use rcgen::{CertificateParams, KeyPair};
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::CertificateDer;
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 
+use support::tls::{self_signed, tls_get};
 use support::{AUD, TempDir, client, issuer, provider_toml, start};
 
 const ORIGIN: &str = "https://api.example.test";
@@ -87,73 +85,29 @@ async fn dpop_bound_tokens_with_their_proof_and_a_provider_that_requires_them() 
     );
 }
 
-/// A self-signed client certificate and its key (RFC 8705 section 2.2), as PEM.
-fn client_certificate(name: &str) -> (String, String, CertificateDer<'static>) {
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec![name.to_owned()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    (cert.pem(), key.serialize_pem(), cert.der().clone())
-}
-
-/// A server certificate for 127.0.0.1 (self-signed), as PEM files' texts and its DER.
-fn server_certificate() -> (String, String, CertificateDer<'static>) {
-    client_certificate("127.0.0.1")
-}
-
-/// GET `/x` over TLS to `addr`, trusting `server`, presenting `identity` when given; returns
-/// the status (0 when the handshake or the request failed).
-async fn get_over_tls(
+async fn status(
     addr: &str,
     server: &CertificateDer<'static>,
     identity: Option<(&str, &str)>,
     token: &str,
 ) -> u16 {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(server.clone()).unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    let config = match identity {
-        Some((cert, key)) => builder
-            .with_client_auth_cert(
-                vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
-                PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
-            )
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    };
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let Ok(mut tls) = connector
-        .connect(ServerName::try_from("127.0.0.1").unwrap().to_owned(), tcp)
-        .await
-    else {
-        return 0;
-    };
-    let request = format!(
-        "GET /x HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {token}\r\nconnection: close\r\n\r\n"
-    );
-    if tls.write_all(request.as_bytes()).await.is_err() {
-        return 0;
-    }
-    let mut response = Vec::new();
-    let _ = tls.read_to_end(&mut response).await;
-    let text = String::from_utf8_lossy(&response);
-    text.split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+    let authorization = format!("Bearer {token}");
+    tls_get(
+        addr,
+        server,
+        identity,
+        "/x",
+        &[("authorization", &authorization)],
+    )
+    .await
+    .0
 }
 
 #[tokio::test]
 async fn a_certificate_bound_token_needs_the_certificate_of_the_tls_connection() {
     let (issuer, jwks) = issuer().await;
     let dir = TempDir::new("pop-mtls");
-    let (server_pem, server_key, server_der) = server_certificate();
+    let (server_pem, server_key, server_der) = self_signed("127.0.0.1");
     let cert_file = dir.write("server.pem", &server_pem);
     let key_file = dir.write("server.key", &server_key);
     let config = dir.write(
@@ -167,8 +121,8 @@ async fn a_certificate_bound_token_needs_the_certificate_of_the_tls_connection()
     );
     let gw = start(&config);
     let addr = gw.base.trim_start_matches("https://").to_owned();
-    let (alice_pem, alice_key, alice_der) = client_certificate("alice");
-    let (mallory_pem, mallory_key, _) = client_certificate("mallory");
+    let (alice_pem, alice_key, alice_der) = self_signed("alice");
+    let (mallory_pem, mallory_key, _) = self_signed("mallory");
     let bound = issuer
         .token()
         .audience(AUD)
@@ -181,10 +135,10 @@ async fn a_certificate_bound_token_needs_the_certificate_of_the_tls_connection()
     let alice = Some((alice_pem.as_str(), alice_key.as_str()));
     let mallory = Some((mallory_pem.as_str(), mallory_key.as_str()));
     for _ in 0..2 {
-        assert_eq!(get_over_tls(&addr, &server_der, alice, &bound).await, 200);
-        assert_eq!(get_over_tls(&addr, &server_der, mallory, &bound).await, 401);
-        assert_eq!(get_over_tls(&addr, &server_der, None, &bound).await, 401);
-        assert_eq!(get_over_tls(&addr, &server_der, None, &unbound).await, 200);
+        assert_eq!(status(&addr, &server_der, alice, &bound).await, 200);
+        assert_eq!(status(&addr, &server_der, mallory, &bound).await, 401);
+        assert_eq!(status(&addr, &server_der, None, &bound).await, 401);
+        assert_eq!(status(&addr, &server_der, None, &unbound).await, 200);
     }
 }
 
@@ -192,7 +146,7 @@ async fn a_certificate_bound_token_needs_the_certificate_of_the_tls_connection()
 async fn a_proxys_certificate_header_is_believed_only_from_trusted_proxies() {
     let (issuer, jwks) = issuer().await;
     let dir = TempDir::new("pop-header");
-    let (alice_pem, _, alice_der) = client_certificate("alice");
+    let (alice_pem, _, alice_der) = self_signed("alice");
     let escaped: String = alice_pem
         .bytes()
         .map(|b| {

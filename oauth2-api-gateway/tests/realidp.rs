@@ -6,70 +6,17 @@
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use oauth2_api::{Authenticator, ErrorKind, Provider};
 
+mod support;
+
+use support::realidp::Idp;
+
 const AUD: &str = "https://api.realidp.test";
 const BIN: &str = env!("CARGO_BIN_EXE_oauth2-api-gateway");
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn shared_realidp() -> PathBuf {
-    if let Ok(dir) = std::env::var("REALIDP_DIR") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/realidp")
-}
-
-fn sh(dir: &Path, program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "node_modules" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-            let mut perms = std::fs::metadata(&target).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perms.set_readonly(false);
-            std::fs::set_permissions(&target, perms).unwrap();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn token(base: &str, resource: &str) -> String {
     let body = format!(
@@ -97,66 +44,12 @@ fn header(token: &str) -> serde_json::Value {
     serde_json::from_slice(&h).unwrap()
 }
 
-fn hup(idp: &Killed) {
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &idp.0.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-}
-
 #[tokio::test]
 async fn real_provider_tokens_discovery_and_rotation() {
-    if Command::new("node").arg("--version").output().is_err() {
-        println!("SKIPPED real_provider_tokens_discovery_and_rotation: `node` is not installed");
+    let Some(idp) = Idp::start("realidp", "start.mjs", &[]) else {
         return;
-    }
-    let source = shared_realidp();
-    assert!(
-        source.join("start.mjs").exists(),
-        "realidp not found at {}",
-        source.display()
-    );
-    let dir = std::env::temp_dir().join(format!("oauth2-realidp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    copy_dir(&source, &dir);
-    sh(
-        &dir,
-        "npm",
-        &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
-    );
-    sh(&dir, "node", &["keys.mjs", "init", "--force"]);
-
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new("node")
-        .arg("start.mjs")
-        .env("PORT", port.to_string())
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let idp = Killed(child);
-    // Wait for "[idp] keys: ..." (the server is listening), and keep draining its output.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-            .expect("provider did not start");
-        if line.contains("[idp] keys:") {
-            break;
-        }
-    }
+    };
+    let (base, dir) = (idp.base.clone(), idp.dir.clone());
 
     // Library: discovery from the issuer alone (plain http on loopback needs the dangerous option).
     let auth = Authenticator::builder()
@@ -211,7 +104,7 @@ async fn real_provider_tokens_discovery_and_rotation() {
     BufReader::new(gw.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    let _gw = Killed(gw);
+    let _gw = support::realidp::Killed(gw);
     let gw_base = first
         .trim()
         .strip_prefix("listening on ")
@@ -231,10 +124,10 @@ async fn real_provider_tokens_discovery_and_rotation() {
     }
 
     // Rotation: add rsa-2 and promote it (the provider now signs with it) without restarts.
-    sh(&dir, "node", &["keys.mjs", "add", "rsa", "rsa-2"]);
-    hup(&idp);
-    sh(&dir, "node", &["keys.mjs", "promote", "rsa-2"]);
-    hup(&idp);
+    idp.sh("node", &["keys.mjs", "add", "rsa", "rsa-2"]);
+    idp.hup();
+    idp.sh("node", &["keys.mjs", "promote", "rsa-2"]);
+    idp.hup();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rotated = token(&base, &format!("{AUD}/rs256")).await;
     assert_eq!(header(&rotated)["kid"], "rsa-2");
@@ -251,8 +144,8 @@ async fn real_provider_tokens_discovery_and_rotation() {
     assert_eq!(res.status(), 200, "gateway picks up the new key");
 
     // Retire rsa-1: after the next refresh, a token it signed is rejected.
-    sh(&dir, "node", &["keys.mjs", "remove", "rsa-1"]);
-    hup(&idp);
+    idp.sh("node", &["keys.mjs", "remove", "rsa-1"]);
+    idp.hup();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
         match auth.authenticate(&rs).await {
@@ -265,5 +158,4 @@ async fn real_provider_tokens_discovery_and_rotation() {
     }
     assert!(auth.authenticate(&rotated).await.is_ok());
     drop(idp);
-    let _ = std::fs::remove_dir_all(&dir);
 }

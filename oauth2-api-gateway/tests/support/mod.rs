@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub mod realidp;
+pub mod tls;
+
 use oauth2_api::Algorithm;
 use oauth2_api::test_util::{JwksServer, TestIssuer};
 
