@@ -94,31 +94,29 @@ impl ClientCertificate {
         Self::from_base64_der(decoded.split(',').next()?)
     }
 
-    /// Envoy's `x-forwarded-client-cert`: the element added by the proxy nearest to us (the
-    /// last one), its `Hash=` (hex SHA-256 of the DER) or else its `Cert=` (the escaped PEM).
-    /// A value with several elements names several hops; only the last is read, since each
-    /// Envoy appends its own.
+    /// Envoy's `x-forwarded-client-cert`, as the Envoy that terminated the client's TLS
+    /// sets it (`forward_client_cert_details: SANITIZE_SET`): exactly one element, its
+    /// `Hash=` (hex SHA-256 of the DER) or else its `Cert=` (the escaped PEM).
+    ///
+    /// Read strictly, as a client may choose parts of the value (a certificate's URI or DNS
+    /// names, which Envoy writes unquoted; a prefix under `APPEND_FORWARD`): several elements,
+    /// a key given twice, or a quote anywhere but around a whole value give no certificate.
     #[must_use]
     pub fn from_envoy_xfcc(value: &str) -> Option<Self> {
         if value.len() > MAX_HEADER_BYTES {
             return None;
         }
-        let element = split_outside_quotes(value, ',').pop()?;
-        let mut hash = None;
-        let mut cert = None;
-        for pair in split_outside_quotes(element, ';') {
-            let (key, v) = pair.split_once('=')?;
-            let v = v.trim().trim_matches('"');
-            if key.trim().eq_ignore_ascii_case("hash") {
-                hash = Some(v);
-            } else if key.trim().eq_ignore_ascii_case("cert") {
-                cert = Some(v);
-            }
-        }
-        if let Some(hex) = hash {
+        let pairs = xfcc_element(value)?;
+        let find = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(hex) = find("hash") {
             return hex_sha256(hex).map(Self::from_sha256);
         }
-        Self::from_escaped_pem(cert?)
+        Self::from_escaped_pem(find("cert")?)
     }
 
     fn from_base64_der(text: &str) -> Option<Self> {
@@ -143,26 +141,52 @@ impl ClientCertificate {
     }
 }
 
-/// Splits at `sep` where it is not inside double quotes (XFCC quotes values with `,`/`;`).
-fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut quoted = false;
-    let mut escaped = false;
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            c if c == sep && !quoted => {
-                parts.push(&s[start..i]);
-                start = i + c.len_utf8();
+/// The `key=value` pairs of a value that holds exactly one XFCC element; `None` for several
+/// elements, a repeated key, an empty key, or a quote that does not wrap a whole value.
+fn xfcc_element(value: &str) -> Option<Vec<(String, String)>> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut rest = value;
+    loop {
+        let (key, after) = rest.split_once('=')?;
+        let key = key.trim();
+        if key.is_empty() || key.contains(['"', ',', ';']) {
+            return None;
+        }
+        let (text, tail) = if let Some(quoted) = after.strip_prefix('"') {
+            // Up to the closing quote; a backslash escapes the next character.
+            let mut text = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => text.push(chars.next()?.1),
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => text.push(c),
+                }
             }
-            _ => {}
+            (text, &quoted[end?..])
+        } else {
+            let stop = after.find([';', ',']).unwrap_or(after.len());
+            let text = &after[..stop];
+            if text.contains('"') {
+                return None;
+            }
+            (text.to_owned(), &after[stop..])
+        };
+        if pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            return None;
+        }
+        pairs.push((key.to_owned(), text));
+        match tail.chars().next() {
+            None => return Some(pairs),
+            Some(';') => rest = &tail[1..],
+            // A `,` starts another element; anything else after a quoted value is malformed.
+            Some(_) => return None,
         }
     }
-    parts.push(&s[start..]);
-    parts
 }
 
 fn hex_sha256(hex: &str) -> Option<[u8; 32]> {
@@ -259,12 +283,9 @@ mod tests {
             ClientCertificate::from_traefik(&traefik),
             Some(want.clone())
         );
-        // Envoy: Hash= (hex), or Cert= (escaped PEM); the last element is the nearest hop.
+        // Envoy: Hash= (hex), or Cert= (escaped PEM), in the one element.
         let hex: String = want.sha256().iter().map(|b| format!("{b:02x}")).collect();
-        let xfcc = format!(
-            "By=spiffe://a;Hash={};Subject=\"CN=x, O=y;z\",By=spiffe://b;Hash={hex};Subject=\"\"",
-            "00".repeat(32)
-        );
+        let xfcc = format!("By=spiffe://b;Hash={hex};Subject=\"CN=x, O=y;z\";URI=spiffe://c");
         assert_eq!(
             ClientCertificate::from_envoy_xfcc(&xfcc),
             Some(want.clone())
@@ -282,6 +303,25 @@ mod tests {
         assert_eq!(ClientCertificate::from_envoy_xfcc("Hash=abc"), None);
         assert_eq!(ClientCertificate::from_envoy_xfcc("By=x;Subject=y"), None);
         assert_eq!(ClientCertificate::from_envoy_xfcc("novalue"), None);
+        // What a client can put in a value it controls (a URI or DNS name, which Envoy writes
+        // unquoted; a header of its own, which APPEND_FORWARD keeps before Envoy's element)
+        // must not choose the hash. (Quotes a client opens in its own header and closes in a
+        // name can hide a comma: that is why the Envoy in front must SANITIZE_SET.)
+        let real = "11".repeat(32);
+        let chosen = "22".repeat(32);
+        for forged in [
+            format!("By=a;Hash={real};URI=x;Hash={chosen}"),
+            format!("By=a;Hash={chosen},By=b;Hash={real}"),
+            format!("By=a;URI=x\"y;Hash={chosen}"),
+            format!("By=a;Subject=\"unterminated;Hash={chosen}"),
+            format!("By=a;Subject=\"CN=x\"trailing;Hash={chosen}"),
+        ] {
+            assert_eq!(
+                ClientCertificate::from_envoy_xfcc(&forged),
+                None,
+                "{forged}"
+            );
+        }
         let huge = "A".repeat(MAX_HEADER_BYTES + 1);
         assert_eq!(ClientCertificate::from_traefik(&huge), None);
     }

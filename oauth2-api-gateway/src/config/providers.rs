@@ -326,6 +326,9 @@ fn introspection(
     if let Some(n) = c.max_response_bytes {
         b = b.max_response_bytes(n);
     }
+    if let Some(n) = c.max_concurrent_requests {
+        b = b.max_concurrent_requests(n);
+    }
     if provider.dangerous_allow_http {
         b = b.dangerous_allow_http();
     }

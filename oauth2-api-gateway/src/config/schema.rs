@@ -172,4 +172,5 @@ pub(super) struct IntrospectionConfig {
     pub(super) negative_cache_seconds: Option<u64>,
     pub(super) cache_entries: Option<usize>,
     pub(super) max_response_bytes: Option<usize>,
+    pub(super) max_concurrent_requests: Option<usize>,
 }

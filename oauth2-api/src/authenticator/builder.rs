@@ -212,6 +212,22 @@ impl AuthenticatorBuilder {
                 "must be larger than zero",
             ));
         }
+        // An opaque token names no issuer: it goes to the one provider with an introspection
+        // endpoint, never to several (that would hand one provider's tokens to another's
+        // authorization server).
+        #[cfg(feature = "remote")]
+        if let Some(second) = self
+            .providers
+            .iter()
+            .filter(|p| p.introspection.is_some())
+            .nth(1)
+        {
+            return Err(ConfigError::new(
+                Some(second.name()),
+                ConfigField::Providers,
+                "only one provider may have an introspection endpoint (opaque tokens name no issuer to choose by)",
+            ));
+        }
         let mut by_issuer: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, p) in self.providers.iter().enumerate() {
             if self.providers[..i].iter().any(|q| q.name() == p.name()) {

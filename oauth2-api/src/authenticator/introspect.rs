@@ -1,8 +1,8 @@
 //! Which tokens go to a provider's introspection endpoint (RFC 7662) instead of being
 //! verified here, and what is checked of the endpoint's answer.
 //!
-//! An opaque token (anything but three dot-separated segments) goes to the providers that
-//! have an endpoint, in order, until one says it is active. A JWT goes to one only when that
+//! An opaque token (anything but three dot-separated segments) goes to the provider that has
+//! an endpoint (at most one has: the builder refuses two). A JWT goes to it only when that
 //! provider introspects every token of its issuer
 //! ([`ProviderBuilder::introspect_every_token`](crate::ProviderBuilder::introspect_every_token)).
 
@@ -37,7 +37,7 @@ impl Authenticator {
         if !entries.iter().any(every_token) {
             return Vec::new();
         }
-        let Some(iss) = peek_issuer(token) else {
+        let Some(iss) = peek_issuer(token, self.inner.max_token_bytes) else {
             return Vec::new();
         };
         (0..entries.len())
@@ -82,6 +82,7 @@ impl Authenticator {
                 "the introspection answer is not a JSON object",
             )
         })?;
+        check_token_type(&json)?;
         claims::check_introspected(&view, &entry.provider.rules, now)?;
         claims::check_binding(&view, binding)?;
         entry.provider.dpop.check(binding)?;
@@ -93,13 +94,48 @@ impl Authenticator {
     }
 }
 
+/// An endpoint answers for refresh tokens too (RFC 7662 looks every kind up, whatever the
+/// hint): an answer that says what kind of token it was must say an access token.
+fn check_token_type(json: &[u8]) -> Result<(), AuthError> {
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        token_type: Option<serde_json::Value>,
+        token_use: Option<serde_json::Value>,
+    }
+    let kind: Kind = serde_json::from_slice(json).map_err(|_| {
+        AuthError::new(
+            ErrorKind::KeysUnavailable,
+            "the introspection answer is not a JSON object",
+        )
+    })?;
+    let text = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .map(|v| v.as_str().unwrap_or("?").to_ascii_lowercase())
+    };
+    let type_ok = text(&kind.token_type).is_none_or(|t| {
+        matches!(
+            t.as_str(),
+            "bearer" | "dpop" | "access_token" | "urn:ietf:params:oauth:token-type:access_token"
+        )
+    });
+    let use_ok = text(&kind.token_use).is_none_or(|t| t == "access");
+    if type_ok && use_ok {
+        Ok(())
+    } else {
+        Err(AuthError::new(
+            ErrorKind::InvalidClaims,
+            "the token is not an access token",
+        ))
+    }
+}
+
 /// The `iss` of a JWT's payload, read without verifying anything (only to pick the provider
 /// whose endpoint is asked).
-fn peek_issuer(token: &str) -> Option<String> {
-    let payload = token.split('.').nth(1)?;
-    if payload.len() > crate::DEFAULT_MAX_TOKEN_BYTES {
+fn peek_issuer(token: &str, max_token_bytes: usize) -> Option<String> {
+    if token.len() > max_token_bytes {
         return None;
     }
+    let payload = token.split('.').nth(1)?;
     let bytes = crate::base64url::decode(payload.as_bytes())?;
     let view = ClaimsView::read(&bytes, crate::json::MAX_DEPTH).ok()?;
     view.iss.map(|i| i.into_owned())

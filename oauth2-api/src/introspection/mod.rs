@@ -109,6 +109,10 @@ struct Inner {
     cache: Mutex<Cache>,
     /// The requests in flight, by token hash: a receiver of each one's answer.
     flights: Mutex<HashMap<TokenHash, watch::Receiver<Option<Shared>>>>,
+    /// Bounds the requests in flight to the endpoint: a flood of made-up tokens (each one
+    /// new, so neither cached nor shared) waits for a permit within the request timeout
+    /// rather than becoming a flood at the authorization server.
+    permits: tokio::sync::Semaphore,
 }
 
 impl fmt::Debug for Introspection {
@@ -135,6 +139,7 @@ pub struct IntrospectionBuilder {
     cache_max_age: Duration,
     negative_ttl: Duration,
     cache_capacity: usize,
+    max_concurrent_requests: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -172,6 +177,7 @@ impl Introspection {
             cache_max_age: Duration::ZERO,
             negative_ttl: Duration::from_secs(5),
             cache_capacity: 10_000,
+            max_concurrent_requests: 64,
             clock: Arc::new(SystemClock),
         }
     }
@@ -296,6 +302,12 @@ impl Introspection {
     /// One request to the endpoint: the answer and the response's `exp`, when a number.
     async fn request(&self, token: &str) -> Result<(Answer, Option<i64>), AuthError> {
         let inner = &*self.inner;
+        // (The caller's timeout bounds this wait too.)
+        let _permit = inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| self.unavailable("the request limit is closed"))?;
         let mut body = String::with_capacity(token.len() + 64);
         body.push_str("token=");
         form_encode(&mut body, token);
@@ -326,12 +338,10 @@ impl Introspection {
                 %status,
                 "the token introspection endpoint refused the resource server's credentials"
             );
+            // (Clients are not told where the endpoint is: the log and the source say.)
             return Err(AuthError::new(
                 ErrorKind::KeysUnavailable,
-                format!(
-                    "token introspection endpoint {} refused the resource server's credentials",
-                    inner.endpoint
-                ),
+                "the token introspection endpoint refused the resource server's credentials",
             )
             .with_source(Some(EndpointError(format!(
                 "POST {}: status {status}",
@@ -380,7 +390,7 @@ impl Introspection {
         tracing::warn!(%endpoint, error = %detail, "token introspection failed");
         AuthError::new(
             ErrorKind::KeysUnavailable,
-            format!("token introspection endpoint {endpoint} is unavailable"),
+            "the token introspection endpoint is unavailable",
         )
         .with_source(Some(EndpointError(format!("POST {endpoint}: {detail}"))))
     }
@@ -514,6 +524,14 @@ impl IntrospectionBuilder {
         self
     }
 
+    /// How many requests may be in flight to the endpoint at once (default 64); more wait
+    /// for one to finish, within the request timeout (then 503).
+    #[must_use]
+    pub fn max_concurrent_requests(mut self, requests: usize) -> Self {
+        self.max_concurrent_requests = requests;
+        self
+    }
+
     /// Accepts an `http://` endpoint URL: the client secret and the tokens then cross the
     /// network in the clear. For tests and local development only.
     #[must_use]
@@ -576,6 +594,9 @@ impl IntrospectionBuilder {
         if self.client_id.is_empty() {
             return Err(err("the client id is empty".into()));
         }
+        if self.max_concurrent_requests == 0 {
+            return Err(err("at least one request must be allowed in flight".into()));
+        }
         if self.http.timeout.is_zero() || self.http.connect_timeout.is_zero() {
             return Err(err("the timeouts must be positive".into()));
         }
@@ -628,6 +649,7 @@ impl IntrospectionBuilder {
                 clock: self.clock,
                 cache: Mutex::new(Cache::new(self.cache_capacity)),
                 flights: Mutex::new(HashMap::new()),
+                permits: tokio::sync::Semaphore::new(self.max_concurrent_requests),
             }),
         })
     }
