@@ -5,7 +5,7 @@
 //! [`DpopVerifier::verify`] makes the checks of RFC 9449 section 4.3 on a proof, framework
 //! free (the caller says which method and URI the request had); the token is then validated
 //! with [`Authenticator::authenticate_presented`](crate::Authenticator::authenticate_presented)
-//! and [`Presentation::Dpop`], which also requires the token to be bound to the proof's key
+//! and [`Presentation::dpop`], which also requires the token to be bound to the proof's key
 //! (`cnf.jkt`). A token bound to a key is always refused as a bearer token.
 //!
 //! ```

@@ -225,6 +225,32 @@ impl ProviderBuilder {
     /// is checked like a JWT's claims: `aud` must name one of the audiences, `iss` (when
     /// present) must be the issuer, `exp` (when present) not past, and any `cnf` binding must
     /// be met. With no key source configured, the provider has no keys: only introspection.
+    /// At most one provider of an authenticator may have an endpoint. See `docs/introspection.md`.
+    ///
+    /// ```
+    /// use oauth2_api::introspection::Introspection;
+    /// use oauth2_api::{Authenticator, Provider};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let auth = Authenticator::builder()
+    ///     .provider(
+    ///         Provider::builder("idp")
+    ///             .issuer("https://login.example.com")
+    ///             .audience("https://api.example.com")
+    ///             // Opaque tokens go to the endpoint; JWTs are still verified with the keys.
+    ///             .introspection(
+    ///                 Introspection::builder(
+    ///                     "https://login.example.com/oauth2/introspect",
+    ///                     "orders-api",
+    ///                     "its-client-secret",
+    ///                 )
+    ///                 .build()?,
+    ///             )
+    ///             .jwks_url("https://login.example.com/jwks")
+    ///             .build()?,
+    ///     )
+    ///     .build()?;
+    /// # let _ = auth; Ok(()) }
+    /// ```
     #[cfg(feature = "remote")]
     pub fn introspection(mut self, introspection: crate::introspection::Introspection) -> Self {
         self.introspection = Some(introspection);
