@@ -254,3 +254,32 @@ async fn the_protected_resource_document_is_served_and_named_in_challenges() {
         "{e}"
     );
 }
+
+/// With `[dpop]`, the document names the proofs' algorithms, and says DPoP is required when
+/// every provider requires it.
+#[tokio::test]
+async fn the_protected_resource_document_names_dpop_when_it_is_on() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("router-metadata-dpop");
+    for (mode, required) in [("allowed", None), ("required", Some(true))] {
+        let file = dir.write(
+            &format!("gw-{mode}.toml"),
+            &format!(
+                "listen = \"127.0.0.1:0\"\n{}dpop = {mode:?}\n\n[dpop]\norigins = [\"https://api.example.test\"]\nalgorithms = [\"ES256\", \"EdDSA\"]\n\n[protected_resource]\nresource = \"https://api.example.test\"\n",
+                provider_toml(&issuer, &jwks)
+            ),
+        );
+        let app = oauth2_api_gateway::router(&oauth2_api_gateway::load(&file).unwrap()).unwrap();
+        let (status, body) = get(&app, "/.well-known/oauth-protected-resource").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["dpop_signing_alg_values_supported"],
+            serde_json::json!(["ES256", "EdDSA"])
+        );
+        assert_eq!(
+            body["dpop_bound_access_tokens_required"].as_bool(),
+            required,
+            "{body}"
+        );
+    }
+}

@@ -50,6 +50,10 @@ pub struct ProtectedResourceMetadata {
     resource_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_documentation: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dpop_signing_alg_values_supported: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens_required: bool,
 }
 
 /// Why a metadata document was refused.
@@ -76,6 +80,8 @@ impl ProtectedResourceMetadata {
             bearer_methods_supported: vec!["header".to_owned()],
             resource_name: None,
             resource_documentation: None,
+            dpop_signing_alg_values_supported: Vec::new(),
+            dpop_bound_access_tokens_required: false,
             allow_http: false,
         }
     }
@@ -132,6 +138,8 @@ pub struct MetadataBuilder {
     bearer_methods_supported: Vec<String>,
     resource_name: Option<String>,
     resource_documentation: Option<String>,
+    dpop_signing_alg_values_supported: Vec<String>,
+    dpop_bound_access_tokens_required: bool,
     allow_http: bool,
 }
 
@@ -200,6 +208,22 @@ impl MetadataBuilder {
     #[must_use]
     pub fn resource_documentation(mut self, url: impl Into<String>) -> Self {
         self.resource_documentation = Some(url.into());
+        self
+    }
+
+    /// The algorithms DPoP proofs may use (`dpop_signing_alg_values_supported`): pass the
+    /// verifier's, [`DpopVerifier::algorithms`](crate::dpop::DpopVerifier::algorithms).
+    #[must_use]
+    pub fn dpop_signing_alg_values_supported(mut self, algorithms: &[crate::Algorithm]) -> Self {
+        self.dpop_signing_alg_values_supported =
+            algorithms.iter().map(|a| a.name().to_owned()).collect();
+        self
+    }
+
+    /// Says that every token must come with a DPoP proof (`dpop_bound_access_tokens_required`).
+    #[must_use]
+    pub fn dpop_bound_access_tokens_required(mut self, required: bool) -> Self {
+        self.dpop_bound_access_tokens_required = required;
         self
     }
 
@@ -293,6 +317,8 @@ impl MetadataBuilder {
             bearer_methods_supported: self.bearer_methods_supported,
             resource_name: self.resource_name,
             resource_documentation: self.resource_documentation,
+            dpop_signing_alg_values_supported: self.dpop_signing_alg_values_supported,
+            dpop_bound_access_tokens_required: self.dpop_bound_access_tokens_required,
         })
     }
 }

@@ -335,11 +335,12 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
     let limits = limits::parse(&ctx, &file)?;
 
     let authenticator = providers::build_authenticator(&ctx, &file, reuse)?;
-    let resource_metadata = parse_protected_resource(&ctx, &file, &health, &authenticator)?;
     let dpop = match &file.dpop {
         None => None,
         Some(section) => Some(pop::parse_dpop(&ctx, section)?),
     };
+    let resource_metadata =
+        parse_protected_resource(&ctx, &file, &health, &authenticator, dpop.as_ref())?;
     Ok(Plan {
         listen,
         upstream,
@@ -369,6 +370,7 @@ fn parse_protected_resource(
     file: &FileConfig,
     health: &Health,
     authenticator: &Authenticator,
+    dpop: Option<&tower_oauth2_api::dpop::DpopSettings>,
 ) -> Result<Option<ProtectedResourceMetadata>, FileError> {
     let Some(section) = &file.protected_resource else {
         return Ok(None);
@@ -400,6 +402,15 @@ fn parse_protected_resource(
     }
     if let Some(doc) = &c.resource_documentation {
         builder = builder.resource_documentation(doc.clone());
+    }
+    if let Some(dpop) = dpop {
+        // With `[dpop]`: the proofs' algorithms; required when every provider requires it.
+        let every = authenticator
+            .providers()
+            .all(|p| p.dpop_mode() == oauth2_api::dpop::DpopMode::Required);
+        builder = builder
+            .dpop_signing_alg_values_supported(dpop.verifier().algorithms())
+            .dpop_bound_access_tokens_required(every);
     }
     let metadata = builder
         .build()

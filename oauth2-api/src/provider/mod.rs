@@ -54,6 +54,12 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// Whether this provider's tokens may, or must, come with a DPoP proof.
+    #[must_use]
+    pub fn dpop_mode(&self) -> crate::dpop::DpopMode {
+        self.dpop
+    }
+
     /// Starts a provider named `name` (the name reported on success and in errors).
     ///
     /// ```

@@ -1,0 +1,247 @@
+//! Proof of possession behind a real nginx (Debian): nginx terminates the client's mutual TLS
+//! and passes the certificate on in `$ssl_client_escaped_cert` (the gateway believes it from
+//! nginx only); and nginx `auth_request` asking the gateway about DPoP requests in
+//! external-authorization mode. Prints a SKIPPED line and returns when nginx is not installed
+//! (`.ci/run` installs it).
+#![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use oauth2_api::Algorithm;
+use oauth2_api::mtls::ClientCertificate;
+use oauth2_api::test_util::TestKey;
+use serde_json::json;
+
+use support::tls::{self_signed, tls_get};
+use support::{AUD, TempDir, client, issuer, provider_toml, start};
+
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts nginx with `server` (the inside of one `server { }` block) in `dir`; `None` when
+/// nginx is not installed.
+async fn nginx(dir: &TempDir, test: &str, port: u16, server: &str) -> Option<Nginx> {
+    if Command::new("nginx")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        println!("SKIPPED {test}: `nginx` is not installed (Debian package `nginx`)");
+        return None;
+    }
+    let d = dir.0.display();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {d}/error.log warn;\npid {d}/nginx.pid;\nevents {{ worker_connections 64; }}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{\n {server}\n }}\n}}\n"
+    );
+    let path = dir.write("nginx.conf", &conf);
+    let check = Command::new("nginx")
+        .args(["-t", "-q", "-p"])
+        .arg(&dir.0)
+        .arg("-c")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "nginx -t: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let mut child = Nginx(
+        Command::new("nginx")
+            .arg("-p")
+            .arg(&dir.0)
+            .arg("-c")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(port, &mut child, &dir.0.join("error.log")).await;
+    Some(child)
+}
+
+async fn wait_for(port: u16, nginx: &mut Nginx, log: &Path) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        if let Ok(Some(status)) = nginx.0.try_wait() {
+            panic!(
+                "nginx exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nginx did not listen on {port}");
+}
+
+#[tokio::test]
+async fn nginx_terminates_mutual_tls_and_passes_the_certificate_on() {
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("pop-nginx-mtls");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\n{}\n[client_certificates]\nheader = \"x-ssl-client-cert\"\nheader_format = \"nginx\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = start(&config);
+    let (server_pem, server_key, server_der) = self_signed("127.0.0.1");
+    let cert = dir.write("server.pem", &server_pem);
+    let key = dir.write("server.key", &server_key);
+    let port = free_port();
+    let Some(_nginx) = nginx(
+        &dir,
+        "nginx_terminates_mutual_tls_and_passes_the_certificate_on",
+        port,
+        &format!(
+            "listen 127.0.0.1:{port} ssl;\n ssl_certificate {};\n ssl_certificate_key {};\n ssl_verify_client optional_no_ca;\n location / {{\n  proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;\n  proxy_pass {};\n }}",
+            cert.display(),
+            key.display(),
+            gw.base
+        ),
+    )
+    .await
+    else {
+        return;
+    };
+    let (alice_pem, alice_key, alice_der) = self_signed("alice");
+    let (mallory_pem, mallory_key, _) = self_signed("mallory");
+    let bound = issuer
+        .token()
+        .audience(AUD)
+        .claim(
+            "cnf",
+            json!({ "x5t#S256": ClientCertificate::from_der(&alice_der).thumbprint() }),
+        )
+        .build();
+    let addr = format!("127.0.0.1:{port}");
+    let authorization = format!("Bearer {bound}");
+    let escaped: String = alice_pem.bytes().map(|b| format!("%{b:02X}")).collect();
+    let status = |identity: Option<(&str, &str)>, forged: bool| {
+        let (addr, server_der, authorization, escaped) = (
+            addr.clone(),
+            server_der.clone(),
+            authorization.clone(),
+            escaped.clone(),
+        );
+        let identity = identity.map(|(c, k)| (c.to_owned(), k.to_owned()));
+        async move {
+            let mut headers = vec![("authorization", authorization.as_str())];
+            if forged {
+                // A client that sends the header itself: nginx sets its own (or none).
+                headers.push(("x-ssl-client-cert", escaped.as_str()));
+            }
+            let identity = identity.as_ref().map(|(c, k)| (c.as_str(), k.as_str()));
+            tls_get(&addr, &server_der, identity, "/x", &headers)
+                .await
+                .0
+        }
+    };
+    assert_eq!(status(Some((&alice_pem, &alice_key)), false).await, 200);
+    assert_eq!(status(Some((&mallory_pem, &mallory_key)), false).await, 401);
+    assert_eq!(status(Some((&mallory_pem, &mallory_key)), true).await, 401);
+    assert_eq!(status(None, false).await, 401);
+    assert_eq!(
+        status(None, true).await,
+        401,
+        "a forged header is not believed"
+    );
+}
+
+#[tokio::test]
+async fn nginx_auth_request_asks_about_dpop_requests() {
+    const ORIGIN: &str = "https://api.example.test";
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("pop-nginx-dpop");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\n{}\n[dpop]\norigins = [{ORIGIN:?}]\n\n[external_authorization]\nproxy = \"nginx\"\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = start(&config);
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = upstream.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            upstream,
+            axum::Router::new().fallback(|| async { "upstream" }),
+        )
+        .await
+    });
+    let port = free_port();
+    let gw_addr = gw.base.trim_start_matches("http://");
+    let Some(_nginx) = nginx(
+        &dir,
+        "nginx_auth_request_asks_about_dpop_requests",
+        port,
+        &format!(
+            "listen 127.0.0.1:{port};\n location / {{\n  auth_request /_auth;\n  proxy_pass http://{up};\n }}\n location = /_auth {{\n  internal;\n  proxy_pass http://{gw_addr}/auth;\n  proxy_pass_request_body off;\n  proxy_set_header Content-Length \"\";\n  proxy_set_header X-Original-URI $request_uri;\n  proxy_set_header X-Original-Method $request_method;\n }}"
+        ),
+    )
+    .await
+    else {
+        return;
+    };
+    let key = TestKey::generate(Algorithm::ES256, "client");
+    let bound = issuer
+        .token()
+        .audience(AUD)
+        .claim("cnf", json!({ "jkt": key.thumbprint() }))
+        .build();
+    let send = |proof: Option<String>, scheme: &str| {
+        let mut req = client()
+            .get(format!("http://127.0.0.1:{port}/orders?page=2"))
+            .header("authorization", format!("{scheme} {bound}"));
+        if let Some(p) = proof {
+            req = req.header("dpop", p);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let proof =
+        || Some(key.dpop_proof("GET", &format!("{ORIGIN}/orders"), Some(&bound), &json!({})));
+    assert_eq!(send(proof(), "DPoP").await, 200);
+    let replayed = proof();
+    assert_eq!(send(replayed.clone(), "DPoP").await, 200);
+    assert_eq!(send(replayed, "DPoP").await, 401, "a replayed proof");
+    assert_eq!(send(None, "DPoP").await, 401, "no proof");
+    assert_eq!(
+        send(proof(), "Bearer").await,
+        401,
+        "a bound token as a bearer token"
+    );
+    let other_path = key.dpop_proof("GET", &format!("{ORIGIN}/admin"), Some(&bound), &json!({}));
+    assert_eq!(
+        send(Some(other_path), "DPoP").await,
+        401,
+        "a proof for another path"
+    );
+}
