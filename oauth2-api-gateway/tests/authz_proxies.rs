@@ -6,15 +6,14 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 use axum::Router;
 use axum::extract::Request;
 use oauth2_api::test_util::TestIssuer;
 use serde_json::{Value, json};
 
+use support::proxy::{Proxy, free_port, installed, nginx, wait_for_port};
 use support::{TempDir, client, issuer, provider_toml, scoped_token as token, start};
 
 /// An upstream that answers with what it received: method, path and headers.
@@ -35,62 +34,6 @@ async fn upstream() -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A proxy process, killed on drop.
-struct Proxy(Child);
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn wait_for_port(port: u16, proxy: &mut Proxy, log: &Path) {
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        if let Ok(Some(status)) = proxy.0.try_wait() {
-            panic!(
-                "the proxy exited ({status}): {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the proxy did not listen on {port}");
-}
-
-fn installed(program: &str, test: &str) -> bool {
-    let found = Command::new(program)
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-        || Command::new(program)
-            .arg("version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
-    if !found {
-        println!("SKIPPED {test}: `{program}` is not installed (Debian package `{program}`)");
-    }
-    found
 }
 
 /// The gateway in external-authorization mode for `proxy`, with the rules the tests use.
@@ -221,7 +164,6 @@ async fn nginx_auth_request() {
     let gw = gateway(&dir, &issuer, &jwks, "nginx");
     let up = upstream().await;
     let port = free_port();
-    let d = dir.0.display();
     let gw_addr = gw.base.trim_start_matches("http://");
     let auth_location = |name: &str, query: &str| {
         format!(
@@ -233,38 +175,14 @@ async fn nginx_auth_request() {
             "location {path} {{\n auth_request /{auth};\n auth_request_set $user $upstream_http_x_user;\n auth_request_set $email $upstream_http_x_email;\n proxy_set_header X-User $user;\n proxy_set_header X-Email $email;\n proxy_pass http://{up};\n}}\n"
         )
     };
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {d}/error.log warn;\npid {d}/nginx.pid;\nevents {{ worker_connections 64; }}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{\n listen 127.0.0.1:{port};\n {}{}{}{} }}\n}}\n",
+    let server = format!(
+        "listen 127.0.0.1:{port};\n {}{}{}{}",
         protected("/", "_auth"),
         protected("/reports/", "_auth_reports"),
         auth_location("_auth", ""),
         auth_location("_auth_reports", "?scope=reports:write"),
     );
-    let conf_path = dir.write("nginx.conf", &conf);
-    let check = Command::new("nginx")
-        .args(["-t", "-q", "-p"])
-        .arg(&dir.0)
-        .arg("-c")
-        .arg(&conf_path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "nginx -t: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let mut proxy = Proxy(
-        Command::new("nginx")
-            .arg("-p")
-            .arg(&dir.0)
-            .arg("-c")
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(port, &mut proxy, &dir.0.join("error.log")).await;
+    let _proxy = nginx(&dir, port, &server).await;
     the_contract(
         &format!("http://127.0.0.1:{port}"),
         Some("/reports/q1"),

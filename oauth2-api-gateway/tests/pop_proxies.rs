@@ -7,98 +7,14 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use oauth2_api::Algorithm;
 use oauth2_api::mtls::ClientCertificate;
 use oauth2_api::test_util::TestKey;
 use serde_json::json;
 
+use support::proxy::{free_port, installed, nginx};
 use support::tls::{self_signed, tls_get};
 use support::{AUD, TempDir, client, issuer, provider_toml, start};
-
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts nginx with `server` (the inside of one `server { }` block) in `dir`; `None` when
-/// nginx is not installed.
-async fn nginx(dir: &TempDir, test: &str, port: u16, server: &str) -> Option<Nginx> {
-    if Command::new("nginx")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        println!("SKIPPED {test}: `nginx` is not installed (Debian package `nginx`)");
-        return None;
-    }
-    let d = dir.0.display();
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\nerror_log {d}/error.log warn;\npid {d}/nginx.pid;\nevents {{ worker_connections 64; }}\nhttp {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n server {{\n {server}\n }}\n}}\n"
-    );
-    let path = dir.write("nginx.conf", &conf);
-    let check = Command::new("nginx")
-        .args(["-t", "-q", "-p"])
-        .arg(&dir.0)
-        .arg("-c")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "nginx -t: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let mut child = Nginx(
-        Command::new("nginx")
-            .arg("-p")
-            .arg(&dir.0)
-            .arg("-c")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for(port, &mut child, &dir.0.join("error.log")).await;
-    Some(child)
-}
-
-async fn wait_for(port: u16, nginx: &mut Nginx, log: &Path) {
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        if let Ok(Some(status)) = nginx.0.try_wait() {
-            panic!(
-                "nginx exited ({status}): {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nginx did not listen on {port}");
-}
 
 #[tokio::test]
 async fn nginx_terminates_mutual_tls_and_passes_the_certificate_on() {
@@ -116,9 +32,14 @@ async fn nginx_terminates_mutual_tls_and_passes_the_certificate_on() {
     let cert = dir.write("server.pem", &server_pem);
     let key = dir.write("server.key", &server_key);
     let port = free_port();
-    let Some(_nginx) = nginx(
-        &dir,
+    if !installed(
+        "nginx",
         "nginx_terminates_mutual_tls_and_passes_the_certificate_on",
+    ) {
+        return;
+    }
+    let _nginx = nginx(
+        &dir,
         port,
         &format!(
             "listen 127.0.0.1:{port} ssl;\n ssl_certificate {};\n ssl_certificate_key {};\n ssl_verify_client optional_no_ca;\n location / {{\n  proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;\n  proxy_pass {};\n }}",
@@ -127,10 +48,7 @@ async fn nginx_terminates_mutual_tls_and_passes_the_certificate_on() {
             gw.base
         ),
     )
-    .await
-    else {
-        return;
-    };
+    .await;
     let (alice_pem, alice_key, alice_der) = self_signed("alice");
     let (mallory_pem, mallory_key, _) = self_signed("mallory");
     let bound = issuer
@@ -199,18 +117,17 @@ async fn nginx_auth_request_asks_about_dpop_requests() {
     });
     let port = free_port();
     let gw_addr = gw.base.trim_start_matches("http://");
-    let Some(_nginx) = nginx(
+    if !installed("nginx", "nginx_auth_request_asks_about_dpop_requests") {
+        return;
+    }
+    let _nginx = nginx(
         &dir,
-        "nginx_auth_request_asks_about_dpop_requests",
         port,
         &format!(
             "listen 127.0.0.1:{port};\n location / {{\n  auth_request /_auth;\n  proxy_pass http://{up};\n }}\n location = /_auth {{\n  internal;\n  proxy_pass http://{gw_addr}/auth;\n  proxy_pass_request_body off;\n  proxy_set_header Content-Length \"\";\n  proxy_set_header X-Original-URI $request_uri;\n  proxy_set_header X-Original-Method $request_method;\n }}"
         ),
     )
-    .await
-    else {
-        return;
-    };
+    .await;
     let key = TestKey::generate(Algorithm::ES256, "client");
     let bound = issuer
         .token()

@@ -38,7 +38,7 @@ impl ClientCache {
         settings
             .extra_roots
             .extend(provider.extra_roots.iter().cloned());
-        let client = crate::keys::http::client(&settings)
+        let client = crate::keys::http::client(&settings, true)
             .map_err(|m| ConfigError::new(Some(provider.name()), ConfigField::Http, m))?;
         self.clients.push((key, client.clone()));
         Ok(client)

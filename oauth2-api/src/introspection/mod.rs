@@ -330,7 +330,7 @@ impl Introspection {
             .body(body)
             .send()
             .await
-            .map_err(|e| self.unavailable(&describe(&e)))?;
+            .map_err(|e| self.unavailable(&crate::keys::http::describe(&e)))?;
         let status = response.status();
         if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN {
             tracing::warn!(
@@ -367,7 +367,7 @@ impl Introspection {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.unavailable(&describe(&e)))?
+            .map_err(|e| self.unavailable(&crate::keys::http::describe(&e)))?
         {
             if bytes.len() + chunk.len() > inner.max_bytes {
                 return Err(too_large());
@@ -629,7 +629,9 @@ impl IntrospectionBuilder {
                 (None, Some(suffix))
             }
         };
-        let client = http_client(&self.http).map_err(err)?;
+        // Redirects are never followed: a redirect of this POST would carry the token, and with
+        // `client_secret_post` the secret, to wherever it points. A 3xx is an error.
+        let client = crate::keys::http::client(&self.http, false).map_err(err)?;
         let mut endpoint = url.clone();
         endpoint.set_query(None);
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
@@ -653,68 +655,6 @@ impl IntrospectionBuilder {
             }),
         })
     }
-}
-
-/// The HTTP client: as [`crate::keys::http::client`] builds it (platform roots plus the extra
-/// ones, rustls on aws-lc-rs, the timeouts), except that redirects are never followed: a
-/// redirect of this POST would carry the token, and with `client_secret_post` the secret, to
-/// wherever it points. A 3xx is an error.
-fn http_client(settings: &HttpSettings) -> Result<reqwest::Client, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject as _;
-
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for e in &native.errors {
-        tracing::debug!(error = %e, "could not load some platform certificates");
-    }
-    roots.add_parsable_certificates(native.certs);
-    for pem in &settings.extra_roots {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-            let cert = cert.map_err(|_| "extra root certificate is not valid PEM".to_owned())?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("extra root certificate rejected: {e}"))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err("extra root certificate PEM holds no certificate".into());
-        }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS configuration: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .connect_timeout(settings.connect_timeout)
-        .timeout(settings.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("oauth2-api/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))
-}
-
-/// A transport error, without the URL (the messages name the endpoint already).
-fn describe(e: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut s = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = e.source();
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s
 }
 
 /// Why the endpoint could not answer, for operators (an [`AuthError`]'s source).

@@ -29,7 +29,12 @@ impl Default for HttpSettings {
 
 /// Builds the shared client: platform roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured),
 /// plus any extra CA certificates, TLS by rustls with the aws-lc-rs provider.
-pub(crate) fn client(settings: &HttpSettings) -> Result<reqwest::Client, String> {
+/// `follow_redirects`: at most three, to `https` (unless `http` is allowed); without it, a
+/// redirect is an error (for requests that carry secrets).
+pub(crate) fn client(
+    settings: &HttpSettings,
+    follow_redirects: bool,
+) -> Result<reqwest::Client, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
 
@@ -60,7 +65,9 @@ pub(crate) fn client(settings: &HttpSettings) -> Result<reqwest::Client, String>
         .with_no_client_auth();
     let allow_http = settings.allow_http;
     let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() >= 3 {
+        if !follow_redirects {
+            attempt.stop()
+        } else if attempt.previous().len() >= 3 {
             attempt.error("too many redirects")
         } else if attempt.url().scheme() != "https" && !allow_http {
             attempt.error("redirect to a non-https URL")
@@ -148,7 +155,7 @@ pub(crate) async fn get_capped(
     Ok((text, max_age))
 }
 
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     use std::error::Error as _;
     let mut s = if e.is_timeout() {
         "timed out".to_owned()
