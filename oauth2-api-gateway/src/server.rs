@@ -111,9 +111,13 @@ fn app<P: RejectionProfile>(
     if let Some(authz) = &gateway.authz {
         // The check endpoint asks the auth layer about the request it rebuilt; the metrics
         // path is the gateway's own (config ensures no check request can reach it).
-        let checks = crate::authz::router(authz, &gateway.forwarding, profile.clone(), |allow| {
-            protect(allow, gateway, profile)
-        });
+        let checks = crate::authz::router(
+            authz,
+            &gateway.forwarding,
+            gateway.client_certificates.header.as_ref(),
+            profile.clone(),
+            |allow| protect(allow, gateway, profile),
+        );
         return match metrics {
             Some((path, route)) => Router::new().route(&path, route).merge(checks),
             None => checks,
@@ -216,13 +220,15 @@ fn protect<P: RejectionProfile>(app: Router, gateway: &Plan, profile: P) -> Rout
     // canonical path.
     let protected = Router::new().fallback_service(auth.on_rejection(profile).layer(app));
     match &gateway.client_certificates.header {
-        // A trusted proxy's certificate header, read before the auth layer (also for the
-        // requests rebuilt from external-authorization checks).
-        Some(header) => protected.layer(axum::middleware::from_fn_with_state(
-            Arc::new(header.clone()),
-            crate::client_cert::from_header,
-        )),
-        None => protected,
+        // A trusted proxy's certificate header, read before the auth layer. (In
+        // external-authorization mode the check endpoint reads it from the check request.)
+        Some(header) if gateway.authz.is_none() => {
+            protected.layer(axum::middleware::from_fn_with_state(
+                Arc::new(header.clone()),
+                crate::client_cert::from_header,
+            ))
+        }
+        _ => protected,
     }
 }
 

@@ -310,3 +310,42 @@ async fn a_claim_that_is_not_ascii_is_forwarded() {
     assert_eq!(email.value, "zoë@example.com");
     assert!(!allowed.headers_to_remove.iter().any(|h| h == "x-email"));
 }
+
+/// A certificate-bound token: allowed only when Envoy's `source.certificate` (sent with
+/// `include_peer_certificate: true`) is the certificate it is bound to.
+#[tokio::test]
+async fn a_certificate_bound_token_needs_envoys_peer_certificate() {
+    use envoy_types::pb::envoy::service::auth::v3::attribute_context::Peer;
+    use oauth2_api::mtls::ClientCertificate;
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("authz-grpc-mtls");
+    let gw = gateway(&dir, &issuer, &jwks, "");
+    let (alice_pem, _, alice_der) = support::tls::self_signed("alice");
+    let (mallory_pem, _, _) = support::tls::self_signed("mallory");
+    let bound = issuer
+        .token()
+        .audience(AUD)
+        .claim("scope", json!("orders:read"))
+        .claim(
+            "cnf",
+            json!({ "x5t#S256": ClientCertificate::from_der(&alice_der).thumbprint() }),
+        )
+        .build();
+    let escape = |pem: &str| -> String { pem.bytes().map(|b| format!("%{b:02X}")).collect() };
+    let bearer = format!("Bearer {bound}");
+    for (certificate, allowed) in [
+        (Some(escape(&alice_pem)), true),
+        (Some(escape(&mallory_pem)), false),
+        (None, false),
+    ] {
+        let mut request = check_request("GET", "/orders/1", &[("authorization", &bearer)], &[]);
+        if let (Some(attributes), Some(pem)) = (request.attributes.as_mut(), certificate) {
+            attributes.source = Some(Peer {
+                certificate: pem,
+                ..Peer::default()
+            });
+        }
+        let response = ask(&gw, request).await;
+        assert_eq!(code(&response) == 0, allowed, "{response:?}");
+    }
+}

@@ -162,3 +162,87 @@ async fn nginx_auth_request_asks_about_dpop_requests() {
         "a proof for another path"
     );
 }
+
+/// nginx `auth_request` with mutual TLS: the auth location passes the client's certificate
+/// with each check (`proxy_set_header` overrides whatever the client sent).
+#[tokio::test]
+async fn nginx_auth_request_passes_the_client_certificate_with_each_check() {
+    if !installed(
+        "nginx",
+        "nginx_auth_request_passes_the_client_certificate_with_each_check",
+    ) {
+        return;
+    }
+    let (issuer, jwks) = issuer().await;
+    let dir = TempDir::new("pop-nginx-authz-mtls");
+    let config = dir.write(
+        "gw.toml",
+        &format!(
+            "listen = \"127.0.0.1:0\"\n{}\n[client_certificates]\nheader = \"x-ssl-client-cert\"\nheader_format = \"nginx\"\n\n[external_authorization]\nproxy = \"nginx\"\n",
+            provider_toml(&issuer, &jwks)
+        ),
+    );
+    let gw = start(&config);
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = upstream.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            upstream,
+            axum::Router::new().fallback(|| async { "upstream" }),
+        )
+        .await
+    });
+    let (server_pem, server_key, server_der) = self_signed("127.0.0.1");
+    let cert = dir.write("server.pem", &server_pem);
+    let key = dir.write("server.key", &server_key);
+    let port = free_port();
+    let gw_addr = gw.base.trim_start_matches("http://");
+    let _nginx = nginx(
+        &dir,
+        port,
+        &format!(
+            "listen 127.0.0.1:{port} ssl;\n ssl_certificate {};\n ssl_certificate_key {};\n ssl_verify_client optional_no_ca;\n location / {{\n  auth_request /_auth;\n  proxy_pass http://{up};\n }}\n location = /_auth {{\n  internal;\n  proxy_pass http://{gw_addr}/auth;\n  proxy_pass_request_body off;\n  proxy_set_header Content-Length \"\";\n  proxy_set_header X-Original-URI $request_uri;\n  proxy_set_header X-Original-Method $request_method;\n  proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;\n }}",
+            cert.display(),
+            key.display(),
+        ),
+    )
+    .await;
+    let (alice_pem, alice_key, alice_der) = self_signed("alice");
+    let (mallory_pem, mallory_key, _) = self_signed("mallory");
+    let bound = issuer
+        .token()
+        .audience(AUD)
+        .claim(
+            "cnf",
+            json!({ "x5t#S256": ClientCertificate::from_der(&alice_der).thumbprint() }),
+        )
+        .build();
+    let addr = format!("127.0.0.1:{port}");
+    let authorization = format!("Bearer {bound}");
+    let forged: String = alice_pem.bytes().map(|b| format!("%{b:02X}")).collect();
+    let get = |identity: Option<(&str, &str)>, forge: bool| {
+        let (addr, server_der, authorization, forged) = (
+            addr.clone(),
+            server_der.clone(),
+            authorization.clone(),
+            forged.clone(),
+        );
+        let identity = identity.map(|(c, k)| (c.to_owned(), k.to_owned()));
+        async move {
+            let mut headers = vec![("authorization", authorization.as_str())];
+            if forge {
+                headers.push(("x-ssl-client-cert", forged.as_str()));
+            }
+            let identity = identity.as_ref().map(|(c, k)| (c.as_str(), k.as_str()));
+            tls_get(&addr, &server_der, identity, "/orders", &headers).await
+        }
+    };
+    let (status, body) = get(Some((&alice_pem, &alice_key)), false).await;
+    assert_eq!((status, body.contains("upstream")), (200, true), "{body}");
+    assert_eq!(get(Some((&mallory_pem, &mallory_key)), true).await.0, 401);
+    assert_eq!(
+        get(None, true).await.0,
+        401,
+        "a forged header is overridden by nginx"
+    );
+}

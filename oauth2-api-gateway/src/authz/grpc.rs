@@ -138,15 +138,26 @@ fn asked(check: &CheckRequest, peer: SocketAddr, state: &Check) -> Result<Asked,
         return Err(why);
     }
     let requirement = policy::from_pairs(&attributes.context_extensions)?;
+    // The client's certificate: Envoy's `source.certificate` (URL-encoded PEM, sent with
+    // `include_peer_certificate: true`), or the configured header.
+    let mut client_headers = Shape::client_headers(&headers);
+    let from_header = state.certificate(&headers, &mut client_headers);
+    let certificate = attributes
+        .source
+        .as_ref()
+        .filter(|s| !s.certificate.is_empty())
+        .and_then(|s| oauth2_api::mtls::ClientCertificate::from_escaped_pem(&s.certificate))
+        .or(from_header);
     Ok(Asked {
         method,
         uri,
         host: HeaderValue::from_str(&http.host)
             .ok()
             .filter(|h| !h.is_empty()),
-        headers: Shape::client_headers(&headers),
+        headers: client_headers,
         requirement,
         peer,
+        certificate,
     })
 }
 

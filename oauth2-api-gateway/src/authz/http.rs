@@ -61,13 +61,16 @@ async fn check(
             }
         },
     };
+    let mut headers = Shape::client_headers(&parts.headers);
+    let certificate = state.certificate(&parts.headers, &mut headers);
     let asked = Asked {
         method: original.method,
         uri: original.uri,
         host: original.host,
-        headers: Shape::client_headers(&parts.headers),
+        headers,
         requirement,
         peer,
+        certificate,
     };
     match state.decide(asked, started).await {
         Decision::Allow { headers } => allowed(kind, headers, &state),

@@ -43,7 +43,9 @@ use tower_oauth2_api::{RejectionProfile, Requirement};
 pub(crate) use cidr::Cidr;
 pub(crate) use shape::{ProxyKind, Shape};
 
+use crate::config::CertificateHeader;
 use crate::forwarding::Forwarding;
+use oauth2_api::mtls::ClientCertificate;
 
 /// The external-authorization settings of a [`Plan`](crate::Plan).
 #[derive(Debug, Clone)]
@@ -68,6 +70,8 @@ type Checked = BoxCloneSyncService<Request, Response, Infallible>;
 struct Check {
     authz: Authz,
     forwarding: Forwarding,
+    /// `[client_certificates] header`: where the proxy puts the client's certificate.
+    certificates: Option<CertificateHeader>,
     /// The auth layer (the plan's rules, sources and profile) around [`allow`].
     service: Checked,
 }
@@ -82,6 +86,9 @@ struct Asked {
     /// The proxy's own requirement (check URL query, or Envoy's `context_extensions`).
     requirement: Option<Requirement>,
     peer: SocketAddr,
+    /// The client's certificate, as the proxy says it (its header, or Envoy's
+    /// `source.certificate`).
+    certificate: Option<ClientCertificate>,
 }
 
 /// The gateway's answer, before it is put in a proxy's form.
@@ -104,6 +111,7 @@ enum Decision {
 pub(crate) fn router<P: RejectionProfile>(
     authz: &Authz,
     forwarding: &Forwarding,
+    certificates: Option<&CertificateHeader>,
     profile: P,
     protect: impl FnOnce(Router) -> Router,
 ) -> Router {
@@ -112,6 +120,7 @@ pub(crate) fn router<P: RejectionProfile>(
     let state = Arc::new(Check {
         authz: authz.clone(),
         forwarding: forwarding.clone(),
+        certificates: certificates.cloned(),
         service,
     });
     match authz.shape.kind {
@@ -148,6 +157,22 @@ async fn allow<P: RejectionProfile>(req: Request, profile: P) -> Response {
 }
 
 impl Check {
+    /// The client's certificate in the check request's configured header (one value only),
+    /// and the client headers without it.
+    fn certificate(
+        &self,
+        check_headers: &HeaderMap,
+        client_headers: &mut HeaderMap,
+    ) -> Option<ClientCertificate> {
+        let header = self.certificates.as_ref()?;
+        client_headers.remove(&header.name);
+        let mut values = check_headers.get_all(&header.name).iter();
+        match (values.next(), values.next()) {
+            (Some(value), None) => crate::client_cert::parse(header.format, value.to_str().ok()?),
+            _ => None,
+        }
+    }
+
     /// Whether `peer` may ask.
     fn trusts(&self, peer: SocketAddr) -> bool {
         self.authz.trusted.iter().any(|c| c.contains(peer.ip()))
@@ -167,6 +192,9 @@ impl Check {
             .extensions_mut()
             .insert(ProxyRequirement(asked.requirement.map(Arc::new)));
         request.extensions_mut().insert(ConnectInfo(asked.peer));
+        if let Some(certificate) = asked.certificate {
+            request.extensions_mut().insert(certificate);
+        }
         let Ok(response) = self.service.clone().oneshot(request).await;
         if let Some(Allowed(user)) = response.extensions().get::<Allowed>().cloned() {
             let headers = match &user {

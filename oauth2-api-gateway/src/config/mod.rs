@@ -283,9 +283,12 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
     };
     let client_certificates = match &file.client_certificates {
         None => pop::ClientCertificates::default(),
-        Some(section) => {
-            pop::parse_client_certificates(&ctx, section, file.tls_cert_file.is_some())?
-        }
+        Some(section) => pop::parse_client_certificates(
+            &ctx,
+            section,
+            file.tls_cert_file.is_some(),
+            file.external_authorization.is_some(),
+        )?,
     };
     let tls = match (&file.tls_cert_file, &file.tls_key_file) {
         (None, None) => None,
@@ -316,15 +319,6 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
     };
     if let Some(a) = &authz {
         authz::fit_probes(&ctx, &file, a, &mut health)?;
-        if let Some(c) = &file.client_certificates {
-            // The proxy terminates the client's TLS and sends only the request it checks: its
-            // certificate headers (`x-forwarded-*`) are not read from checks yet.
-            return Err(ctx.err(
-                Some(c.span()),
-                "client_certificates",
-                "is not supported in external-authorization mode yet: certificate-bound tokens are refused there",
-            ));
-        }
     }
     if let Some(t) = &file.telemetry {
         t.get_ref()

@@ -152,6 +152,7 @@ pub(super) fn parse_client_certificates(
     ctx: &Ctx<'_>,
     section: &Spanned<ClientCertificatesConfig>,
     listener_has_tls: bool,
+    external_authorization: bool,
 ) -> Result<ClientCertificates, FileError> {
     let c = section.get_ref();
     let err = |span: Option<std::ops::Range<usize>>, field: &str, msg: &str| {
@@ -182,6 +183,13 @@ pub(super) fn parse_client_certificates(
                     ));
                 }
             };
+            if external_authorization {
+                return Err(err(
+                    Some(mode.span()),
+                    "tls",
+                    "does not apply in external-authorization mode: the proxy terminates the client's TLS (use `header`, or Envoy's `include_peer_certificate`)",
+                ));
+            }
             if !listener_has_tls {
                 return Err(err(
                     Some(mode.span()),
@@ -197,21 +205,31 @@ pub(super) fn parse_client_certificates(
     };
     let header = match (&c.header, &c.header_format, &c.trusted_proxies) {
         (None, None, None) => None,
+        // In external-authorization mode the header comes with the check, from the proxies
+        // `[external_authorization] trusted_proxies` names.
+        (Some(name), Some(format), None) if external_authorization => {
+            let name = HeaderName::try_from(name.get_ref().as_str())
+                .map_err(|_| err(Some(name.span()), "header", "is not a header name"))?;
+            let format =
+                header_format(format).map_err(|m| err(Some(format.span()), "header_format", m))?;
+            Some(CertificateHeader {
+                name,
+                format,
+                trusted: Vec::new(),
+            })
+        }
+        (_, _, Some(trusted)) if external_authorization => {
+            return Err(err(
+                Some(trusted.span()),
+                "trusted_proxies",
+                "does not apply in external-authorization mode: `[external_authorization] trusted_proxies` names the proxies",
+            ));
+        }
         (Some(name), Some(format), Some(trusted)) => {
             let name = HeaderName::try_from(name.get_ref().as_str())
                 .map_err(|_| err(Some(name.span()), "header", "is not a header name"))?;
-            let format = match format.get_ref().as_str() {
-                "envoy" => HeaderFormat::Envoy,
-                "nginx" => HeaderFormat::Nginx,
-                "traefik" => HeaderFormat::Traefik,
-                _ => {
-                    return Err(err(
-                        Some(format.span()),
-                        "header_format",
-                        "is \"envoy\", \"nginx\" or \"traefik\"",
-                    ));
-                }
-            };
+            let format =
+                header_format(format).map_err(|m| err(Some(format.span()), "header_format", m))?;
             let trusted = trusted
                 .get_ref()
                 .iter()
@@ -248,4 +266,13 @@ pub(super) fn parse_client_certificates(
         ));
     }
     Ok(ClientCertificates { tls, header })
+}
+
+fn header_format(format: &Spanned<String>) -> Result<HeaderFormat, &'static str> {
+    match format.get_ref().as_str() {
+        "envoy" => Ok(HeaderFormat::Envoy),
+        "nginx" => Ok(HeaderFormat::Nginx),
+        "traefik" => Ok(HeaderFormat::Traefik),
+        _ => Err("is \"envoy\", \"nginx\" or \"traefik\""),
+    }
 }

@@ -312,6 +312,30 @@ fn proof_of_possession_sections_are_checked_where_they_are_written() {
         "[providers.p]\nissuer = \"https://i\"\naudience = \"a\"\n\n[providers.p.introspection]\nurl = \"http://i/introspect\"\nclient_id = \"rs\"\nclient_secret = \"s\"\n",
     );
     assert!(e.contains("`providers.p.introspection.url`"), "{e}");
+    // External-authorization mode: the header comes with the check; no listener TLS, no
+    // second list of proxies.
+    let authz = "\n[external_authorization]\nproxy = \"nginx\"\n";
+    let e = error(&format!(
+        "{PROVIDER}\n[client_certificates]\ntls = \"optional\"\n{authz}"
+    ));
+    assert!(
+        e.contains("`client_certificates.tls`: does not apply in external-authorization mode"),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{PROVIDER}\n[client_certificates]\nheader = \"x-c\"\nheader_format = \"nginx\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n{authz}"
+    ));
+    assert!(
+        e.contains("`client_certificates.trusted_proxies`: does not apply"),
+        "{e}"
+    );
+    let ok = parse(
+        Path::new("gw.toml"),
+        &format!(
+            "{PROVIDER}\n[client_certificates]\nheader = \"x-c\"\nheader_format = \"nginx\"\n{authz}"
+        ),
+    );
+    assert!(ok.is_ok(), "{:?}", ok.err());
     // Introspection only, no keys: accepted.
     let plan = parse(
         Path::new("gw.toml"),
