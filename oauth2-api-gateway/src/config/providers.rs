@@ -329,6 +329,9 @@ fn introspection(
     if let Some(n) = c.max_concurrent_requests {
         b = b.max_concurrent_requests(n);
     }
+    if let Some(s) = c.stale_if_error_seconds {
+        b = b.stale_if_error(Duration::from_secs(s));
+    }
     if provider.dangerous_allow_http {
         b = b.dangerous_allow_http();
     }

@@ -173,4 +173,5 @@ pub(super) struct IntrospectionConfig {
     pub(super) cache_entries: Option<usize>,
     pub(super) max_response_bytes: Option<usize>,
     pub(super) max_concurrent_requests: Option<usize>,
+    pub(super) stale_if_error_seconds: Option<u64>,
 }

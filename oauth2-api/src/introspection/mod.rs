@@ -105,6 +105,10 @@ struct Inner {
     cache_max_age: i64,
     /// Whole seconds.
     negative_ttl: i64,
+    /// Whole seconds; zero: no stale answers.
+    stale_if_error: i64,
+    /// Active answers kept for outages (`stale_if_error`), apart from the cache.
+    stale: Mutex<Cache>,
     clock: Arc<dyn Clock>,
     cache: Mutex<Cache>,
     /// The requests in flight, by token hash: a receiver of each one's answer.
@@ -138,6 +142,7 @@ pub struct IntrospectionBuilder {
     http: HttpSettings,
     cache_max_age: Duration,
     negative_ttl: Duration,
+    stale_if_error: Duration,
     cache_capacity: usize,
     max_concurrent_requests: usize,
     clock: Arc<dyn Clock>,
@@ -176,6 +181,7 @@ impl Introspection {
             },
             cache_max_age: Duration::ZERO,
             negative_ttl: Duration::from_secs(5),
+            stale_if_error: Duration::ZERO,
             cache_capacity: 10_000,
             max_concurrent_requests: 64,
             clock: Arc::new(SystemClock),
@@ -292,7 +298,35 @@ impl Introspection {
             if let Some(until) = until {
                 lock(&inner.cache).insert(key, answer.clone(), until, now);
             }
+            if inner.stale_if_error > 0 {
+                // An active answer is kept for outages (never past its `exp`); an inactive one
+                // takes its place (`until` = now: removed).
+                let until = match (answer, exp) {
+                    (Answer::Active(_), Some(exp)) => {
+                        now.saturating_add(inner.stale_if_error).min(*exp)
+                    }
+                    (Answer::Active(_), None) => now.saturating_add(inner.stale_if_error),
+                    (Answer::Inactive, _) => now,
+                };
+                lock(&inner.stale).insert(key, answer.clone(), until, now);
+            }
         }
+        let answer = match answer {
+            Err(e) if e.kind() == ErrorKind::KeysUnavailable && inner.stale_if_error > 0 => {
+                let now = inner.clock.now_unix();
+                match lock(&inner.stale).get(&key, now) {
+                    Some(stale) => {
+                        tracing::warn!(
+                            endpoint = %inner.endpoint,
+                            "token introspection failed; using an active answer seen within stale_if_error"
+                        );
+                        Ok((stale, None))
+                    }
+                    None => Err(e),
+                }
+            }
+            other => other,
+        };
         drop(flight);
         let answer = answer.map(|(answer, _)| answer);
         tx.send_replace(Some(answer.clone()));
@@ -516,6 +550,17 @@ impl IntrospectionBuilder {
         self
     }
 
+    /// When the endpoint cannot answer (unreachable, timed out, 5xx), uses an active answer it
+    /// gave for the same token within `window` (never past the answer's `exp`), as the key
+    /// fetcher keeps its last good keys: an outage of the authorization server then does not
+    /// refuse every opaque token at once, at the price of accepting, for `window`, a token
+    /// revoked during the outage. Off (zero) by default.
+    #[must_use]
+    pub fn stale_if_error(mut self, window: Duration) -> Self {
+        self.stale_if_error = window;
+        self
+    }
+
     /// How many answers are kept at most (default 10,000; zero keeps none). When full, the
     /// expired ones go first, then those expiring soonest.
     #[must_use]
@@ -648,6 +693,12 @@ impl IntrospectionBuilder {
                 max_bytes: self.http.max_bytes,
                 cache_max_age: secs(self.cache_max_age),
                 negative_ttl: secs(self.negative_ttl),
+                stale_if_error: secs(self.stale_if_error),
+                stale: Mutex::new(Cache::new(if self.stale_if_error.is_zero() {
+                    0
+                } else {
+                    self.cache_capacity
+                })),
                 clock: self.clock,
                 cache: Mutex::new(Cache::new(self.cache_capacity)),
                 flights: Mutex::new(HashMap::new()),

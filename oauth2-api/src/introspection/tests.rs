@@ -952,3 +952,57 @@ async fn answers_for_other_kinds_of_token_are_refused() {
         .build();
     assert!(two.is_err());
 }
+
+/// With `stale_if_error`, an outage uses the last active answer within the window (never past
+/// its `exp`); an inactive answer is never replaced by an older active one; off by default.
+#[tokio::test]
+async fn an_outage_uses_a_recent_active_answer_only_when_asked_to() {
+    let endpoint = Endpoint::start(&active_body(NOW + 1000)).await;
+    let clock = clock();
+    let stale = endpoint
+        .builder(&clock)
+        .stale_if_error(Duration::from_secs(30))
+        .build()
+        .expect("introspection");
+    let strict = endpoint.builder(&clock).build().expect("introspection");
+    assert!(stale.introspect("a").await.is_ok());
+    assert!(strict.introspect("a").await.is_ok());
+    endpoint.answer(|r| r.status = 503);
+    clock.advance(29);
+    assert!(stale.introspect("a").await.is_ok(), "within the window");
+    assert_eq!(
+        strict.introspect("a").await.unwrap_err().kind(),
+        ErrorKind::KeysUnavailable,
+        "off by default"
+    );
+    clock.advance(1);
+    assert_eq!(
+        stale.introspect("a").await.unwrap_err().kind(),
+        ErrorKind::KeysUnavailable,
+        "the window is over"
+    );
+    // Never past `exp`.
+    endpoint.answer(|r| r.status = 200);
+    endpoint.answer_body(&active_body(NOW + 40));
+    assert!(stale.introspect("b").await.is_ok());
+    endpoint.answer(|r| r.status = 503);
+    clock.advance(10);
+    assert!(stale.introspect("b").await.is_err(), "past its exp");
+    // An inactive answer replaces the active one kept for outages.
+    endpoint.answer(|r| r.status = 200);
+    endpoint.answer_body(&active_body(NOW + 1000));
+    assert!(stale.introspect("c").await.is_ok());
+    endpoint.answer_body(r#"{"active":false}"#);
+    clock.advance(6);
+    assert_eq!(
+        stale.introspect("c").await.unwrap_err().kind(),
+        ErrorKind::InvalidClaims
+    );
+    endpoint.answer(|r| r.status = 503);
+    clock.advance(6);
+    assert_eq!(
+        stale.introspect("c").await.unwrap_err().kind(),
+        ErrorKind::KeysUnavailable,
+        "revoked, then an outage: not the older active answer"
+    );
+}
