@@ -37,6 +37,17 @@
 //! - The claims: `iss` equal, `aud` containing one of the provider's audiences, `exp`
 //!   required, `nbf` and `iat` not in the future, with 60 s leeway by default.
 //!
+//! # Beyond bearer JWTs
+//! - [`dpop`]: DPoP proofs (RFC 9449), with
+//!   [`Authenticator::authenticate_presented`] and [`dpop::Presentation`]; per provider,
+//!   [`ProviderBuilder::dpop`].
+//! - [`mtls`]: certificate-bound tokens (RFC 8705): the client certificate of the request.
+//! - `introspection` (feature `remote`): opaque tokens checked at the provider's RFC 7662
+//!   endpoint ([`ProviderBuilder::introspection`]).
+//! - [`metadata`]: RFC 9728 protected-resource metadata.
+//!
+//! A token bound to a key (`cnf`) is never accepted as a bearer token.
+//!
 //! # Feature flags
 //! - `remote` (default): fetch JWK sets over HTTPS with reqwest on rustls (aws-lc-rs).
 //! - `test-util`: [`test_util`], a test issuer that mints tokens and serves its JWKS on
