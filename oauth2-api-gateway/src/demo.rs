@@ -155,7 +155,7 @@ pub async fn run(port: u16, page_port: Option<u16>) -> Result<ExitCode, String> 
         authenticator,
         resource_metadata: None,
         dpop: None,
-        client_certificates: crate::config::ClientCertificates::default(),
+        client_certificates: Default::default(),
     };
     let result = server::serve_plan(gateway, listener, None).await;
     drop(jwks);

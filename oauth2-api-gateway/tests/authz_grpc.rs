@@ -348,4 +348,31 @@ async fn a_certificate_bound_token_needs_envoys_peer_certificate() {
         let response = ask(&gw, request).await;
         assert_eq!(code(&response) == 0, allowed, "{response:?}");
     }
+    // With a configured header, only the header counts: the Envoy asking may not be the edge.
+    let gw = gateway(
+        &dir,
+        &issuer,
+        &jwks,
+        "\n[client_certificates]\nheader = \"x-client-cert\"\nheader_format = \"nginx\"\n",
+    );
+    let alice = escape(&alice_pem);
+    for (source, header, allowed) in [
+        (Some(alice.clone()), None, false),
+        (None, Some(alice.clone()), true),
+        (Some(escape(&mallory_pem)), Some(alice.clone()), true),
+    ] {
+        let mut headers = vec![("authorization", bearer.as_str())];
+        if let Some(h) = &header {
+            headers.push(("x-client-cert", h.as_str()));
+        }
+        let mut request = check_request("GET", "/orders/1", &headers, &[]);
+        if let (Some(attributes), Some(pem)) = (request.attributes.as_mut(), source) {
+            attributes.source = Some(Peer {
+                certificate: pem,
+                ..Peer::default()
+            });
+        }
+        let response = ask(&gw, request).await;
+        assert_eq!(code(&response) == 0, allowed, "{response:?}");
+    }
 }

@@ -138,16 +138,20 @@ fn asked(check: &CheckRequest, peer: SocketAddr, state: &Check) -> Result<Asked,
         return Err(why);
     }
     let requirement = policy::from_pairs(&attributes.context_extensions)?;
-    // The client's certificate: Envoy's `source.certificate` (URL-encoded PEM, sent with
-    // `include_peer_certificate: true`), or the configured header.
+    // The client's certificate: the configured header when there is one (only it counts: the
+    // Envoy asking may not be the edge, and its own peer may be another hop), else Envoy's
+    // `source.certificate` (URL-encoded PEM, sent with `include_peer_certificate: true`); one
+    // present but unreadable is no certificate.
     let mut client_headers = Shape::client_headers(&headers);
-    let from_header = state.certificate(&headers, &mut client_headers);
-    let certificate = attributes
-        .source
-        .as_ref()
-        .filter(|s| !s.certificate.is_empty())
-        .and_then(|s| oauth2_api::mtls::ClientCertificate::from_escaped_pem(&s.certificate))
-        .or(from_header);
+    let certificate = if state.reads_certificate_header() {
+        state.certificate(&headers, &mut client_headers)
+    } else {
+        attributes
+            .source
+            .as_ref()
+            .filter(|s| !s.certificate.is_empty())
+            .and_then(|s| oauth2_api::mtls::ClientCertificate::from_escaped_pem(&s.certificate))
+    };
     Ok(Asked {
         method,
         uri,

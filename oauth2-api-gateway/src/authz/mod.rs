@@ -157,6 +157,12 @@ async fn allow<P: RejectionProfile>(req: Request, profile: P) -> Response {
 }
 
 impl Check {
+    /// Whether `[client_certificates] header` is configured.
+    #[cfg(feature = "envoy-grpc")]
+    fn reads_certificate_header(&self) -> bool {
+        self.certificates.is_some()
+    }
+
     /// The client's certificate in the check request's configured header (one value only),
     /// and the client headers without it.
     fn certificate(

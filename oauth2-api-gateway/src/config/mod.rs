@@ -35,7 +35,7 @@ use schema::FileConfig;
 
 pub(crate) use crate::forwarding::Forwarding;
 use crate::tls::ServerTls;
-pub(crate) use pop::{CertificateHeader, ClientAuth, ClientCertificates, HeaderFormat};
+pub(crate) use pop::{CertificateHeader, ClientAuth, HeaderFormat};
 
 /// Where to send authenticated requests in proxy mode.
 #[derive(Debug, Clone)]
@@ -333,6 +333,18 @@ fn parse_with(path: &Path, text: &str, reuse: Option<&Authenticator>) -> Result<
         None => None,
         Some(section) => Some(pop::parse_dpop(&ctx, section)?),
     };
+    if dpop.is_none()
+        && let Some(p) = authenticator
+            .providers()
+            .find(|p| p.dpop_mode() == oauth2_api::dpop::DpopMode::Required)
+    {
+        // Without `[dpop]` no proof is read: every token of that provider would be refused.
+        return Err(ctx.err(
+            None,
+            format!("providers.{}.dpop", p.name()),
+            "\"required\" needs a [dpop] section (the public origins proofs name)",
+        ));
+    }
     let resource_metadata =
         parse_protected_resource(&ctx, &file, &health, &authenticator, dpop.as_ref())?;
     Ok(Plan {
@@ -397,7 +409,10 @@ fn parse_protected_resource(
     if let Some(doc) = &c.resource_documentation {
         builder = builder.resource_documentation(doc.clone());
     }
-    if let Some(dpop) = dpop {
+    let accepts_dpop = authenticator
+        .providers()
+        .any(|p| p.dpop_mode() != oauth2_api::dpop::DpopMode::Disabled);
+    if let Some(dpop) = dpop.filter(|_| accepts_dpop) {
         // With `[dpop]`: the proofs' algorithms; required when every provider requires it.
         let every = authenticator
             .providers()

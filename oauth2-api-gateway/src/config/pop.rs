@@ -250,6 +250,13 @@ pub(super) fn parse_client_certificates(
                 trusted,
             })
         }
+        _ if external_authorization => {
+            return Err(err(
+                None,
+                "header",
+                "`header` and `header_format` go together",
+            ));
+        }
         _ => {
             return Err(err(
                 None,

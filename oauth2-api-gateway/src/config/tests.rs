@@ -336,6 +336,18 @@ fn proof_of_possession_sections_are_checked_where_they_are_written() {
         ),
     );
     assert!(ok.is_ok(), "{:?}", ok.err());
+    let e = error(&format!("{PROVIDER}dpop = \"required\"\n"));
+    assert!(
+        e.contains("`providers.p.dpop`: \"required\" needs a [dpop] section"),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{PROVIDER}\n[client_certificates]\nheader = \"x-c\"\n{authz}"
+    ));
+    assert!(
+        e.contains("`header` and `header_format` go together"),
+        "{e}"
+    );
     // Introspection only, no keys: accepted.
     let plan = parse(
         Path::new("gw.toml"),

@@ -67,7 +67,8 @@ pub(crate) fn client(
     let redirects = reqwest::redirect::Policy::custom(move |attempt| {
         if !follow_redirects {
             attempt.stop()
-        } else if attempt.previous().len() >= 3 {
+        } else if attempt.previous().len() > 3 {
+            // (`previous` holds the first URL too: three redirects followed, not a fourth.)
             attempt.error("too many redirects")
         } else if attempt.url().scheme() != "https" && !allow_http {
             attempt.error("redirect to a non-https URL")
