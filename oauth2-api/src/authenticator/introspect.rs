@@ -2,7 +2,8 @@
 //! verified here, and what is checked of the endpoint's answer.
 //!
 //! An opaque token (anything but three dot-separated segments) goes to the provider that has
-//! an endpoint (at most one has: the builder refuses two). A JWT goes to it only when that
+//! an endpoint (at most one has: the builder refuses two; which one is found once, when the
+//! authenticator is built). A JWT goes to it only when that
 //! provider introspects every token of its issuer
 //! ([`ProviderBuilder::introspect_every_token`](crate::ProviderBuilder::introspect_every_token)).
 
@@ -15,58 +16,40 @@ use crate::dpop::Binding;
 use crate::error::{AuthError, ErrorKind};
 
 impl Authenticator {
-    /// The providers that introspect `token` (empty: it is verified here).
-    pub(super) fn introspected_by(&self, token: &str) -> Vec<usize> {
-        let entries = &self.inner.entries;
-        let introspecting = |e: &Entry| e.provider.introspection.is_some();
-        if !entries.iter().any(introspecting) {
-            return Vec::new();
-        }
+    /// The provider that introspects `token`, if one does (else it is verified here).
+    pub(super) fn introspected_by(&self, token: &str) -> Option<usize> {
+        let i = self.inner.introspecting?;
+        let entry = self.inner.entries.get(i)?;
+        let introspection = entry.provider.introspection.as_ref()?;
         let opaque = token.bytes().filter(|b| *b == b'.').count() != 2;
         if opaque {
-            return (0..entries.len())
-                .filter(|&i| introspecting(&entries[i]))
-                .collect();
+            return Some(i);
         }
-        let every_token = |e: &Entry| {
-            e.provider
-                .introspection
-                .as_ref()
-                .is_some_and(|i| i.every_token)
-        };
-        if !entries.iter().any(every_token) {
-            return Vec::new();
-        }
-        let Some(iss) = peek_issuer(token, self.inner.max_token_bytes) else {
-            return Vec::new();
-        };
-        (0..entries.len())
-            .filter(|&i| every_token(&entries[i]) && entries[i].provider.rules.issuer == iss)
-            .collect()
+        let every_token = introspection.every_token
+            && peek_issuer(token, self.inner.max_token_bytes)
+                .is_some_and(|iss| iss == entry.provider.rules.issuer);
+        every_token.then_some(i)
     }
 
-    /// Asks each provider of `candidates` in turn; the first that says the token is active
-    /// decides (its answer must pass the provider's claim checks and the token's bindings).
+    /// Asks the endpoint of provider `i`; an active answer must then pass the provider's
+    /// claim checks and the token's bindings.
     pub(super) async fn introspect(
         &self,
         token: &str,
         binding: Binding<'_>,
-        candidates: &[usize],
+        i: usize,
     ) -> Result<Authenticated, AuthError> {
-        let mut last = None;
-        for &i in candidates {
-            let Some(entry) = self.inner.entries.get(i) else {
-                continue;
-            };
-            let Some(introspection) = &entry.provider.introspection else {
-                continue;
-            };
-            match introspection.client.introspect(token).await {
-                Ok(json) => return self.accept(entry, json, binding),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| AuthError::new(ErrorKind::InvalidClaims, "token is not active")))
+        let entry = self.inner.entries.get(i);
+        let Some((entry, Some(introspection))) =
+            entry.map(|e| (e, e.provider.introspection.as_ref()))
+        else {
+            return Err(AuthError::new(
+                ErrorKind::InvalidClaims,
+                "token is not active",
+            ));
+        };
+        let json = introspection.client.introspect(token).await?;
+        self.accept(entry, json, binding)
     }
 
     fn accept(

@@ -86,6 +86,10 @@ struct Inner {
     by_issuer: HashMap<String, Vec<usize>>,
     /// The multi-tenant providers (matched by template, not by `by_issuer`).
     templated: Vec<usize>,
+    /// The provider with an introspection endpoint (at most one), found once: a request
+    /// without one costs one load to know it.
+    #[cfg(feature = "remote")]
+    introspecting: Option<usize>,
     clock: Arc<dyn Clock>,
     max_token_bytes: usize,
     /// The count of ended runners (`keys::cache::RUNNERS_ENDED`) when every runner of this
@@ -131,6 +135,10 @@ impl Authenticator {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                #[cfg(feature = "remote")]
+                introspecting: entries
+                    .iter()
+                    .position(|e| e.provider.introspection.is_some()),
                 templated: entries
                     .iter()
                     .enumerate()
@@ -187,15 +195,12 @@ impl Authenticator {
         presentation.check_token(token)?;
         let span = validation_span();
         #[cfg(feature = "remote")]
-        {
-            let by = self.introspected_by(token);
-            if !by.is_empty() {
-                let result = self
-                    .introspect(token, presentation.binding(), &by)
-                    .instrument(span.clone())
-                    .await;
-                return record(result, &span);
-            }
+        if let Some(i) = self.introspected_by(token) {
+            let result = self
+                .introspect(token, presentation.binding(), i)
+                .instrument(span.clone())
+                .await;
+            return record(result, &span);
         }
         self.authenticate_in_span(token, presentation.binding(), &span)
             .instrument(span.clone())
@@ -275,7 +280,7 @@ impl Authenticator {
             return Some(Err(e));
         }
         #[cfg(feature = "remote")]
-        if !self.introspected_by(token).is_empty() {
+        if self.introspected_by(token).is_some() {
             // An introspection endpoint answers: that takes a wait.
             return None;
         }
