@@ -8,13 +8,52 @@
 mod support;
 
 use oauth2_api::Algorithm;
-use oauth2_api::mtls::ClientCertificate;
 use oauth2_api::test_util::TestKey;
 use serde_json::json;
 
 use support::proxy::{free_port, installed, nginx};
-use support::tls::{self_signed, tls_get};
+use support::tls::{bound_to, self_signed, tls_get};
 use support::{AUD, TempDir, client, issuer, provider_toml, start};
+
+/// Two clients with self-signed certificates (alice's is the one the token is bound to), and
+/// a GET over TLS as one of them (or without a certificate), optionally also sending the
+/// certificate header itself (alice's, escaped as nginx escapes it).
+struct Clients {
+    alice: (String, String),
+    mallory: (String, String),
+    bound: String,
+    forged: String,
+}
+
+impl Clients {
+    fn new(issuer: &oauth2_api::test_util::TestIssuer) -> Self {
+        let (alice_pem, alice_key, alice_der) = self_signed("alice");
+        let (mallory_pem, mallory_key, _) = self_signed("mallory");
+        Self {
+            forged: alice_pem.bytes().map(|b| format!("%{b:02X}")).collect(),
+            alice: (alice_pem, alice_key),
+            mallory: (mallory_pem, mallory_key),
+            bound: bound_to(issuer, &alice_der),
+        }
+    }
+
+    async fn get(
+        &self,
+        addr: &str,
+        server: &rustls::pki_types::CertificateDer<'static>,
+        who: Option<&(String, String)>,
+        forge: bool,
+        path: &str,
+    ) -> (u16, String) {
+        let authorization = format!("Bearer {}", self.bound);
+        let mut headers = vec![("authorization", authorization.as_str())];
+        if forge {
+            headers.push(("x-ssl-client-cert", self.forged.as_str()));
+        }
+        let identity = who.map(|(c, k)| (c.as_str(), k.as_str()));
+        tls_get(addr, server, identity, path, &headers).await
+    }
+}
 
 #[tokio::test]
 async fn nginx_terminates_mutual_tls_and_passes_the_certificate_on() {
@@ -49,42 +88,13 @@ async fn nginx_terminates_mutual_tls_and_passes_the_certificate_on() {
         ),
     )
     .await;
-    let (alice_pem, alice_key, alice_der) = self_signed("alice");
-    let (mallory_pem, mallory_key, _) = self_signed("mallory");
-    let bound = issuer
-        .token()
-        .audience(AUD)
-        .claim(
-            "cnf",
-            json!({ "x5t#S256": ClientCertificate::from_der(&alice_der).thumbprint() }),
-        )
-        .build();
+    let clients = Clients::new(&issuer);
     let addr = format!("127.0.0.1:{port}");
-    let authorization = format!("Bearer {bound}");
-    let escaped: String = alice_pem.bytes().map(|b| format!("%{b:02X}")).collect();
-    let status = |identity: Option<(&str, &str)>, forged: bool| {
-        let (addr, server_der, authorization, escaped) = (
-            addr.clone(),
-            server_der.clone(),
-            authorization.clone(),
-            escaped.clone(),
-        );
-        let identity = identity.map(|(c, k)| (c.to_owned(), k.to_owned()));
-        async move {
-            let mut headers = vec![("authorization", authorization.as_str())];
-            if forged {
-                // A client that sends the header itself: nginx sets its own (or none).
-                headers.push(("x-ssl-client-cert", escaped.as_str()));
-            }
-            let identity = identity.as_ref().map(|(c, k)| (c.as_str(), k.as_str()));
-            tls_get(&addr, &server_der, identity, "/x", &headers)
-                .await
-                .0
-        }
-    };
-    assert_eq!(status(Some((&alice_pem, &alice_key)), false).await, 200);
-    assert_eq!(status(Some((&mallory_pem, &mallory_key)), false).await, 401);
-    assert_eq!(status(Some((&mallory_pem, &mallory_key)), true).await, 401);
+    let (c, a, d) = (&clients, &addr, &server_der);
+    let status = move |who, forge| async move { c.get(a, d, who, forge, "/x").await.0 };
+    assert_eq!(status(Some(&clients.alice), false).await, 200);
+    assert_eq!(status(Some(&clients.mallory), false).await, 401);
+    assert_eq!(status(Some(&clients.mallory), true).await, 401);
     assert_eq!(status(None, false).await, 401);
     assert_eq!(
         status(None, true).await,
@@ -207,39 +217,12 @@ async fn nginx_auth_request_passes_the_client_certificate_with_each_check() {
         ),
     )
     .await;
-    let (alice_pem, alice_key, alice_der) = self_signed("alice");
-    let (mallory_pem, mallory_key, _) = self_signed("mallory");
-    let bound = issuer
-        .token()
-        .audience(AUD)
-        .claim(
-            "cnf",
-            json!({ "x5t#S256": ClientCertificate::from_der(&alice_der).thumbprint() }),
-        )
-        .build();
+    let clients = Clients::new(&issuer);
     let addr = format!("127.0.0.1:{port}");
-    let authorization = format!("Bearer {bound}");
-    let forged: String = alice_pem.bytes().map(|b| format!("%{b:02X}")).collect();
-    let get = |identity: Option<(&str, &str)>, forge: bool| {
-        let (addr, server_der, authorization, forged) = (
-            addr.clone(),
-            server_der.clone(),
-            authorization.clone(),
-            forged.clone(),
-        );
-        let identity = identity.map(|(c, k)| (c.to_owned(), k.to_owned()));
-        async move {
-            let mut headers = vec![("authorization", authorization.as_str())];
-            if forge {
-                headers.push(("x-ssl-client-cert", forged.as_str()));
-            }
-            let identity = identity.as_ref().map(|(c, k)| (c.as_str(), k.as_str()));
-            tls_get(&addr, &server_der, identity, "/orders", &headers).await
-        }
-    };
-    let (status, body) = get(Some((&alice_pem, &alice_key)), false).await;
+    let get = |who, forge| clients.get(&addr, &server_der, who, forge, "/orders");
+    let (status, body) = get(Some(&clients.alice), false).await;
     assert_eq!((status, body.contains("upstream")), (200, true), "{body}");
-    assert_eq!(get(Some((&mallory_pem, &mallory_key)), true).await.0, 401);
+    assert_eq!(get(Some(&clients.mallory), true).await.0, 401);
     assert_eq!(
         get(None, true).await.0,
         401,

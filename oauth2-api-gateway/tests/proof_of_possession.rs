@@ -10,13 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use oauth2_api::Algorithm;
-use oauth2_api::mtls::ClientCertificate;
 use oauth2_api::test_util::TestKey;
 use rustls::pki_types::CertificateDer;
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use support::tls::{self_signed, tls_get};
+use support::tls::{bound_to, self_signed, tls_get};
 use support::{AUD, TempDir, client, issuer, provider_toml, start};
 
 const ORIGIN: &str = "https://api.example.test";
@@ -123,14 +122,7 @@ async fn a_certificate_bound_token_needs_the_certificate_of_the_tls_connection()
     let addr = gw.base.trim_start_matches("https://").to_owned();
     let (alice_pem, alice_key, alice_der) = self_signed("alice");
     let (mallory_pem, mallory_key, _) = self_signed("mallory");
-    let bound = issuer
-        .token()
-        .audience(AUD)
-        .claim(
-            "cnf",
-            json!({ "x5t#S256": ClientCertificate::from_der(&alice_der).thumbprint() }),
-        )
-        .build();
+    let bound = bound_to(&issuer, &alice_der);
     let unbound = issuer.token().audience(AUD).build();
     let alice = Some((alice_pem.as_str(), alice_key.as_str()));
     let mallory = Some((mallory_pem.as_str(), mallory_key.as_str()));
@@ -157,14 +149,7 @@ async fn a_proxys_certificate_header_is_believed_only_from_trusted_proxies() {
             }
         })
         .collect();
-    let bound = issuer
-        .token()
-        .audience(AUD)
-        .claim(
-            "cnf",
-            json!({ "x5t#S256": ClientCertificate::from_der(&alice_der).thumbprint() }),
-        )
-        .build();
+    let bound = bound_to(&issuer, &alice_der);
     for (trusted, expected) in [("127.0.0.1/32", 200), ("10.0.0.0/8", 401)] {
         let config = dir.write(
             &format!("gw-{expected}.toml"),

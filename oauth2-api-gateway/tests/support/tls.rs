@@ -19,6 +19,20 @@ pub fn self_signed(name: &str) -> (String, String, CertificateDer<'static>) {
     (cert.pem(), key.serialize_pem(), cert.der().clone())
 }
 
+/// A token from `issuer` for the suite's audience, bound to the certificate `der`
+/// (`cnf["x5t#S256"]`, RFC 8705).
+pub fn bound_to(issuer: &oauth2_api::test_util::TestIssuer, der: &[u8]) -> String {
+    let thumbprint = oauth2_api::mtls::ClientCertificate::from_der(der);
+    issuer
+        .token()
+        .audience(super::AUD)
+        .claim(
+            "cnf",
+            serde_json::json!({ "x5t#S256": thumbprint.thumbprint() }),
+        )
+        .build()
+}
+
 /// GET `path` over TLS (HTTP/1.1) from `addr`, trusting `server`, presenting `identity`
 /// (certificate PEM, key PEM) when given, with `headers`; returns the status and the body
 /// (0 and an empty body when the handshake or the request failed).
